@@ -1,0 +1,1 @@
+"""Sans-I/O protocol code: wire framing and handshakes, tested without sockets."""
