@@ -1,0 +1,39 @@
+"""The broker contract: committed deliveries reach every node's hub, in publish order."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """An encoded frame for some users (or everyone), already committed to storage.
+
+    ``seq`` is set for notification frames and None for state frames.
+    """
+
+    payload: bytes
+    users: tuple[str, ...] = ()
+    everyone: bool = False
+    seq: int | None = None
+
+
+OnDelivery = Callable[[Delivery], None]
+
+
+class Broker(abc.ABC):
+    """Carries deliveries from the node that committed them to every node."""
+
+    @abc.abstractmethod
+    async def start(self, on_delivery: OnDelivery) -> None:
+        """Begin receiving; ``on_delivery`` is called for each delivery, in order."""
+
+    @abc.abstractmethod
+    async def stop(self) -> None:
+        """Stop receiving and release connections."""
+
+    @abc.abstractmethod
+    async def publish(self, deliveries: Sequence[Delivery]) -> None:
+        """Send deliveries to every node (this one included), preserving their order."""

@@ -1,0 +1,125 @@
+"""This node's live connections, by user. A frame is encoded once and written to many.
+
+Writes are coalesced: frames queued for a connection during one event-loop tick are flushed
+with a single ``transport.write`` at the end of the tick, for every connection at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Iterable
+from typing import Protocol
+
+from tocsin.broker.base import Delivery
+from tocsin.protocol import websocket
+
+
+class Frame:
+    """One encoded message and its transport framings, each built at most once."""
+
+    __slots__ = ("_ws", "payload", "seq")
+
+    def __init__(self, payload: bytes, seq: int | None = None) -> None:
+        self.payload = payload
+        self.seq = seq
+        self._ws: bytes | None = None
+
+    @property
+    def ws(self) -> bytes:
+        """The WebSocket text frame carrying the payload."""
+        if self._ws is None:
+            self._ws = websocket.text_frame(self.payload)
+        return self._ws
+
+
+class Subscriber(Protocol):
+    """A live connection as the hub sees it."""
+
+    user: str
+
+    def send(self, frame: Frame) -> None:
+        """Queue a frame (the connection decides whether it is a duplicate)."""
+
+    def flush(self) -> None:
+        """Write what was queued during this tick."""
+
+    def tick(self, now: float, wall: float) -> None:
+        """Heartbeat: send pings, close dead or expired connections."""
+
+
+class Hub:
+    """Connections of this node grouped by user, and the per-tick write coalescer."""
+
+    def __init__(self, *, heartbeat_seconds: float = 25.0) -> None:
+        self.heartbeat_seconds = heartbeat_seconds
+        self._by_user: dict[str, set[Subscriber]] = {}
+        self._dirty: list[Subscriber] = []
+        self._flush_scheduled = False
+        self._heartbeat: asyncio.Task[None] | None = None
+
+    def __len__(self) -> int:
+        return sum(len(subscribers) for subscribers in self._by_user.values())
+
+    @property
+    def users(self) -> int:
+        return len(self._by_user)
+
+    def add(self, subscriber: Subscriber) -> None:
+        self._by_user.setdefault(subscriber.user, set()).add(subscriber)
+
+    def remove(self, subscriber: Subscriber) -> None:
+        subscribers = self._by_user.get(subscriber.user)
+        if subscribers is not None:
+            subscribers.discard(subscriber)
+            if not subscribers:
+                del self._by_user[subscriber.user]
+
+    def connections(self, user: str) -> int:
+        return len(self._by_user.get(user, ()))
+
+    def dispatch(self, delivery: Delivery) -> None:
+        """Hand a committed delivery to the connections it targets."""
+        frame = Frame(delivery.payload, delivery.seq)
+        if delivery.everyone:
+            targets: Iterable[set[Subscriber]] = list(self._by_user.values())
+        else:
+            by_user = self._by_user
+            targets = [by_user[user] for user in delivery.users if user in by_user]
+        for subscribers in targets:
+            for subscriber in subscribers:
+                subscriber.send(frame)
+
+    def schedule(self, subscriber: Subscriber) -> None:
+        """Flush ``subscriber`` at the end of this loop tick."""
+        self._dirty.append(subscriber)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        dirty, self._dirty = self._dirty, []
+        for subscriber in dirty:
+            subscriber.flush()
+
+    def start(self) -> None:
+        """Start the heartbeat task (one for all connections)."""
+        if self._heartbeat is None:
+            self._heartbeat = asyncio.get_running_loop().create_task(self._beat())
+
+    async def stop(self) -> None:
+        task, self._heartbeat = self._heartbeat, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_seconds)
+            now, wall = time.monotonic(), time.time()
+            for subscribers in list(self._by_user.values()):
+                for subscriber in list(subscribers):
+                    subscriber.tick(now, wall)

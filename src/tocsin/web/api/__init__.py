@@ -1,0 +1,1 @@
+"""The HTTP API: publish (API keys) and inbox (user JWT)."""

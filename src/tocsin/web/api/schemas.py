@@ -1,0 +1,183 @@
+"""Request and response bodies of the HTTP API (validated; they drive the OpenAPI document)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import orjson
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from tocsin.models import Actor, Audience, Draft, Priority
+
+UserId = Annotated[
+    str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+MAX_DATA_BYTES = 16_384
+MAX_RECIPIENTS = 10_000
+
+
+def safe_url(value: str | None) -> str | None:
+    """Only http(s) URLs and same-origin paths may be followed by clients."""
+    if value is None:
+        return None
+    lowered = value.strip().lower()
+    if lowered.startswith(("http://", "https://")) or (
+        value.startswith("/") and not value.startswith("//") and "\\" not in value
+    ):
+        if any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
+            raise ValueError("URL contains control characters")
+        return value
+    raise ValueError("must be an http(s) URL or a path starting with /")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class To(Strict):
+    """Recipients: a list of user ids, or everyone (stored once, seen by every user)."""
+
+    users: list[UserId] = Field(default_factory=list, max_length=MAX_RECIPIENTS)
+    everyone: bool = False
+
+    @model_validator(mode="after")
+    def _one_audience(self) -> To:
+        if self.everyone and self.users:
+            raise ValueError("give either users or everyone, not both")
+        if not self.everyone and not self.users:
+            raise ValueError("give at least one user, or everyone: true")
+        return self
+
+
+class ActorIn(Strict):
+    """Who caused the notification."""
+
+    id: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    name: Annotated[str, StringConstraints(max_length=200)] | None = None
+    avatar: Annotated[str, StringConstraints(max_length=2048)] | None = None
+
+    _avatar = field_validator("avatar")(safe_url)
+
+
+class NotificationIn(Strict):
+    """A notification to publish."""
+
+    to: To
+    type: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")] = (
+        "notification"
+    )
+    title: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    body: Annotated[str, StringConstraints(max_length=10_000)] = ""
+    priority: Priority = Priority.NORMAL
+    url: Annotated[str, StringConstraints(max_length=2048)] | None = None
+    actor: ActorIn | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+    expires_at: AwareDatetime | None = None
+
+    _url = field_validator("url")(safe_url)
+
+    @field_validator("data")
+    @classmethod
+    def _small_data(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if len(orjson.dumps(value)) > MAX_DATA_BYTES:
+            raise ValueError(f"data is larger than {MAX_DATA_BYTES} bytes")
+        return value
+
+    def draft(self) -> Draft:
+        """The domain form, with recipients deduplicated in order."""
+        actor = self.actor
+        return Draft(
+            audience=Audience(users=tuple(dict.fromkeys(self.to.users)), everyone=self.to.everyone),
+            type=self.type,
+            title=self.title,
+            body=self.body,
+            priority=self.priority,
+            url=self.url,
+            actor=Actor(id=actor.id, name=actor.name, avatar=actor.avatar) if actor else None,
+            data=self.data,
+            expires_at=int(self.expires_at.timestamp() * 1000) if self.expires_at else None,
+        )
+
+
+class BatchIn(Strict):
+    """Many notifications in one request, stored in one transaction."""
+
+    notifications: list[NotificationIn] = Field(min_length=1, max_length=1000)
+
+
+class PublishedOut(BaseModel):
+    id: str
+    seq: int
+    created_at: datetime
+
+
+class BatchOut(BaseModel):
+    items: list[PublishedOut]
+
+
+class ActorOut(BaseModel):
+    id: str
+    name: str | None
+    avatar: str | None
+
+
+class NotificationOut(BaseModel):
+    """One item of a user's inbox: the notification and the user's state timestamps."""
+
+    id: str
+    seq: int
+    type: str
+    title: str
+    body: str
+    priority: Priority
+    url: str | None
+    actor: ActorOut | None
+    data: dict[str, Any]
+    audience: Literal["user", "everyone"]
+    created_at: datetime
+    expires_at: datetime | None
+    seen_at: datetime | None
+    read_at: datetime | None
+    archived_at: datetime | None
+
+
+class CountsOut(BaseModel):
+    unread: int
+    unseen: int
+
+
+class InboxOut(BaseModel):
+    items: list[NotificationOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next (older) page.")
+    counts: CountsOut
+
+
+class ChangeOut(BaseModel):
+    """A read-state change; the same object reaches the user's live connections."""
+
+    action: Literal["seen", "read", "unread", "archived"]
+    ids: list[str] | None = Field(description="The items changed; null when all were.")
+    all: bool
+    at: datetime
+    counts: CountsOut
+
+
+class ErrorOut(BaseModel):
+    code: str = Field(description="Stable machine-readable error code.")
+    message: str = Field(description="Human explanation.")
+    details: list[dict[str, Any]] | None = None
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    version: str
+    connections: int

@@ -1,0 +1,50 @@
+"""Run a node under uvicorn: ASGI for HTTP, the raw protocol for WebSocket upgrades."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from typing import Any, cast
+
+import uvicorn
+
+from tocsin.settings import Settings
+from tocsin.web.app import create_app
+from tocsin.web.node import Node
+from tocsin.web.transports.websocket import WebSocketConnection
+
+
+def uvicorn_config(node: Node, *, loop: str = "auto", **overrides: Any) -> uvicorn.Config:
+    """The uvicorn configuration serving ``node`` (``overrides`` go to ``uvicorn.Config``)."""
+    settings = node.settings
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "http": "httptools",
+        "ws": cast(Any, functools.partial(WebSocketConnection, node)),
+        "loop": loop,
+        "lifespan": "on",
+        "log_level": settings.log_level,
+        "server_header": False,
+        "backlog": 4096,
+        "timeout_graceful_shutdown": 10,
+    }
+    options.update(overrides)
+    return uvicorn.Config(create_app(node), **options)
+
+
+def serve(settings: Settings) -> None:
+    """Run a node in the foreground until interrupted."""
+    node = Node.from_settings(settings)
+    logging.getLogger("tocsin").setLevel(settings.log_level.upper())
+    server = uvicorn.Server(uvicorn_config(node))
+    asyncio.run(server.serve()) if _no_uvloop() else server.run()
+
+
+def _no_uvloop() -> bool:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return True
+    return False

@@ -1,0 +1,1 @@
+"""Transports that move protocol frames to browsers; they hold no protocol logic."""
