@@ -4,7 +4,8 @@ Every error carries a stable machine-readable ``code``, a human ``message`` and 
 ``status`` it maps to at the edge. The tree::
 
     TocsinError                      root: catch this to catch everything Tocsin raises
-    ├── InvalidRequest      (400/422) malformed or invalid input
+    ├── BadRequest          (400)     malformed input (bad cursor, bad JSON)
+    ├── InvalidRequest      (422)     well-formed input that fails validation
     ├── Unauthorized        (401)     missing, forged, expired token or API key (uniform)
     ├── Forbidden           (403)     authenticated but not allowed (e.g. Origin)
     ├── NotFound            (404)     unknown id, or an id that belongs to someone else
@@ -32,6 +33,11 @@ class TocsinError(Exception):
     def to_dict(self) -> dict[str, str]:
         """The JSON body sent to clients: ``{"code": ..., "message": ...}``."""
         return {"code": self.code, "message": self.message}
+
+
+class BadRequest(TocsinError):
+    status = 400
+    code = "bad_request"
 
 
 class InvalidRequest(TocsinError):

@@ -29,6 +29,7 @@ EXPECTED = {
     "items": {"user_id", "seq", "direct", "expires_at", "seen_at", "read_at", "archived_at"},
     "api_keys": {"id", "name", "secret_hash", "created_at", "revoked_at"},
     "idempotency": {"sender", "key", "fingerprint", "seqs", "created_at"},
+    "spent_tickets": {"jti", "expires_at"},
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import deque
 from collections.abc import Iterator
 
@@ -19,6 +20,7 @@ from tocsin.protocol import envelopes
 from tocsin.storage.base import Storage
 
 MAX_DRAFTS_PER_COMMIT = 2000
+logger = logging.getLogger("tocsin.delivery")
 
 
 class Publisher:
@@ -100,19 +102,21 @@ class Publisher:
                 if not future.done():
                     future.set_exception(exc)
             return
-        deliveries = [
-            Delivery(
-                payload=envelopes.notification(event),
-                users=event.audience.users,
-                everyone=event.audience.everyone,
-                seq=event.seq,
-            )
-            for outcome in outcomes
-            if isinstance(outcome, Published) and not outcome.replayed
-            for event in outcome.events
-        ]
         try:
+            deliveries = [
+                Delivery(
+                    payload=envelopes.notification(event),
+                    users=event.audience.users,
+                    everyone=event.audience.everyone,
+                    seq=event.seq,
+                )
+                for outcome in outcomes
+                if isinstance(outcome, Published) and not outcome.replayed
+                for event in outcome.events
+            ]
             await self._broker.publish(deliveries)
+        except Exception:  # stored, so clients will get it on resume; keep the writer alive
+            logger.exception("delivery after commit failed")
         finally:
             for (_, future), outcome in zip(batch, outcomes, strict=True):
                 if future.done():

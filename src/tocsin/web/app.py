@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 import tocsin
 from tocsin.errors import TocsinError
-from tocsin.web.api import inbox, publish
+from tocsin.web.api import inbox, publish, realtime
 from tocsin.web.api.responses import json_response
 from tocsin.web.api.schemas import ErrorOut, HealthOut
 from tocsin.web.limits import BodyLimit
@@ -35,6 +36,7 @@ recipients (WebSocket at `/v1/ws`), or later when they come back.
 The WebSocket protocol is described in `docs/protocol.md`.
 """
 
+logger = logging.getLogger("tocsin.web")
 STATUS_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
 
 
@@ -61,6 +63,7 @@ def create_app(node: Node) -> FastAPI:
     app.state.node = node
     app.include_router(publish.router)
     app.include_router(inbox.router)
+    app.include_router(realtime.router)
     _system_routes(app)
     _error_handlers(app)
     app.mount(
@@ -149,6 +152,13 @@ def _error_handlers(app: FastAPI) -> None:
                 "details": details,
             },
             422,
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> Response:
+        logger.exception("unexpected error on %s %s", request.method, request.url.path)
+        return json_response(
+            {"code": "internal_error", "message": "Something went wrong on the server."}, 500
         )
 
     @app.exception_handler(StarletteHTTPException)

@@ -24,29 +24,34 @@ class BodyLimit:
                 await self._refuse(send)
                 return
         received = 0
-        started = False
+        started = refused = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _TooLarge
+                    # Answer now; the app sees a client that went away.
+                    refused = True
+                    if not started:
+                        await self._refuse(send, close=False)
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
             nonlocal started
+            if refused:
+                return  # the 413 was sent; nothing else may follow it
             started = started or message["type"] == "http.response.start"
             await send(message)
 
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await self._refuse(send)
+        await self.app(scope, limited_receive, guarded_send)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, *, close: bool = True) -> None:
+        """Answer 413; ``close`` when the body was not read (it may be huge)."""
         error = PayloadTooLarge(f"The body is larger than {self.max_bytes} bytes.")
         body = orjson.dumps(error.to_dict())
         await send(
@@ -56,12 +61,8 @@ class BodyLimit:
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
+                    *([(b"connection", b"close")] if close else []),
                 ],
             }
         )
         await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass

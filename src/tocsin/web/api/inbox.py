@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from tocsin.errors import InvalidRequest
+from tocsin.errors import BadRequest
 from tocsin.models import Mark, now_ms
 from tocsin.protocol.envelopes import change_dict, item_dict
 from tocsin.web.api.deps import NodeDep, UserDep
@@ -22,9 +22,7 @@ def _cursor(value: str | None) -> int | None:
     if value is None or value == "":
         return None
     if not value.isdigit() or len(value) > 19:
-        raise InvalidRequest(
-            "cursor must be a value returned as next_cursor.", code="invalid_cursor"
-        )
+        raise BadRequest("cursor must be a value returned as next_cursor.", code="invalid_cursor")
     return int(value)
 
 

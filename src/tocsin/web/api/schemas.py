@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -23,6 +24,25 @@ UserId = Annotated[
 ]
 MAX_DATA_BYTES = 16_384
 MAX_RECIPIENTS = 10_000
+MAX_DATA_DEPTH = 32
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def _check_json(value: Any, depth: int) -> None:
+    """Only values every JSON reader agrees on: finite numbers, 64-bit integers, bounded depth."""
+    if depth > MAX_DATA_DEPTH:
+        raise ValueError(f"data is nested deeper than {MAX_DATA_DEPTH} levels")
+    if isinstance(value, dict):
+        for item in value.values():
+            _check_json(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_json(item, depth + 1)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("data numbers must be finite (no NaN or Infinity)")
+    elif isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
+        raise ValueError("data integers must fit in 64 bits")
 
 
 def safe_url(value: str | None) -> str | None:
@@ -87,9 +107,24 @@ class NotificationIn(Strict):
 
     @field_validator("data")
     @classmethod
-    def _small_data(cls, value: dict[str, Any]) -> dict[str, Any]:
-        if len(orjson.dumps(value)) > MAX_DATA_BYTES:
+    def _storable_data(cls, value: dict[str, Any]) -> dict[str, Any]:
+        _check_json(value, depth=0)
+        try:
+            encoded = orjson.dumps(value)
+        except (TypeError, orjson.JSONEncodeError):
+            raise ValueError("data must be plain JSON (strings of valid Unicode)") from None
+        if len(encoded) > MAX_DATA_BYTES:
             raise ValueError(f"data is larger than {MAX_DATA_BYTES} bytes")
+        return value
+
+    @field_validator("expires_at")
+    @classmethod
+    def _representable(cls, value: datetime | None) -> datetime | None:
+        if (
+            value is not None
+            and not EARLIEST.timestamp() <= value.timestamp() <= LATEST.timestamp()
+        ):
+            raise ValueError("must be between 1970 and 9999 (UTC)")
         return value
 
     def draft(self) -> Draft:
@@ -181,3 +216,14 @@ class HealthOut(BaseModel):
     status: Literal["ok"]
     version: str
     connections: int
+
+
+class TicketOut(BaseModel):
+    ticket: str = Field(description="Pass as `?ticket=`; valid once, for `expires_in` seconds.")
+    expires_in: int
+
+
+class PollOut(BaseModel):
+    messages: list[dict[str, Any]] = Field(description="Envelopes, as on the WebSocket.")
+    cursor: int = Field(description="Send as `after` in the next poll.")
+    counts: CountsOut
