@@ -13,18 +13,19 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from tocsin.broker.base import Delivery
-from tocsin.protocol import websocket
+from tocsin.protocol import sse, websocket
 
 
 class Frame:
     """One encoded message and its transport framings, each built at most once."""
 
-    __slots__ = ("_ws", "payload", "seq")
+    __slots__ = ("_sse", "_ws", "payload", "seq")
 
     def __init__(self, payload: bytes, seq: int | None = None) -> None:
         self.payload = payload
         self.seq = seq
         self._ws: bytes | None = None
+        self._sse: bytes | None = None
 
     @property
     def ws(self) -> bytes:
@@ -32,6 +33,13 @@ class Frame:
         if self._ws is None:
             self._ws = websocket.text_frame(self.payload)
         return self._ws
+
+    @property
+    def sse(self) -> bytes:
+        """The Server-Sent Event carrying the payload (``id:`` is the seq, if any)."""
+        if self._sse is None:
+            self._sse = sse.event(self.payload, self.seq)
+        return self._sse
 
 
 class Subscriber(Protocol):

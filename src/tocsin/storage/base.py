@@ -72,6 +72,10 @@ class Storage(abc.ABC):
         """
 
     @abc.abstractmethod
+    async def spend_ticket(self, jti: str, *, expires_at: int, now: int) -> bool:
+        """Record a ticket as used; False when it was used before (on any node)."""
+
+    @abc.abstractmethod
     async def create_api_key(self, name: str, secret_hash: str, *, now: int) -> ApiKey:
         """Store a new API key (its secret only as a hash)."""
 

@@ -384,6 +384,16 @@ class SqlStorage(Storage):
         ids = None if item_id is None else (item_id,)
         return StateChange(user=user, mark=mark, ids=ids, at=now, counts=counts)
 
+    async def spend_ticket(self, jti: str, *, expires_at: int, now: int) -> bool:
+        async with self._db.transaction() as tx:
+            await tx.execute("DELETE FROM spent_tickets WHERE expires_at < :now", {"now": now})
+            row = await tx.fetchone(
+                "INSERT INTO spent_tickets (jti, expires_at) VALUES (:jti, :expires_at) "
+                "ON CONFLICT (jti) DO NOTHING RETURNING jti",
+                {"jti": jti, "expires_at": expires_at},
+            )
+        return row is not None
+
     async def create_api_key(self, name: str, secret_hash: str, *, now: int) -> ApiKey:
         key = ApiKey(id="key_" + uuid.uuid4().hex[:16], name=name, created_at=now)
         async with self._db.transaction() as tx:

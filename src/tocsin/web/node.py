@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tocsin.auth import ApiKeys, TokenVerifier
+from tocsin.auth import ApiKeys, Tickets, TokenVerifier
 from tocsin.broker import Broker, open_broker
 from tocsin.delivery import Publisher
 from tocsin.hub import Hub
@@ -23,6 +23,7 @@ class Node:
     publisher: Publisher
     tokens: TokenVerifier
     api_keys: ApiKeys
+    tickets: Tickets
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Node:
@@ -43,6 +44,7 @@ class Node:
                 issuer=settings.jwt_issuer,
             ),
             api_keys=ApiKeys(storage),
+            tickets=Tickets(settings.jwt_secret, storage),
         )
 
     async def start(self) -> None:

@@ -11,7 +11,9 @@ import uvicorn
 
 from tocsin.settings import Settings
 from tocsin.web.app import create_app
+from tocsin.web.logs import redact_access_log
 from tocsin.web.node import Node
+from tocsin.web.transports.http import HttpProtocol
 from tocsin.web.transports.websocket import WebSocketConnection
 
 
@@ -21,7 +23,7 @@ def uvicorn_config(node: Node, *, loop: str = "auto", **overrides: Any) -> uvico
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
-        "http": "httptools",
+        "http": cast(Any, functools.partial(HttpProtocol, node)),
         "ws": cast(Any, functools.partial(WebSocketConnection, node)),
         "loop": loop,
         "lifespan": "on",
@@ -31,7 +33,9 @@ def uvicorn_config(node: Node, *, loop: str = "auto", **overrides: Any) -> uvico
         "timeout_graceful_shutdown": 10,
     }
     options.update(overrides)
-    return uvicorn.Config(create_app(node), **options)
+    config = uvicorn.Config(create_app(node), **options)
+    redact_access_log()  # after uvicorn.Config, which configures logging
+    return config
 
 
 def serve(settings: Settings) -> None:
