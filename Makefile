@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit install services clean
+.PHONY: run test lint typecheck unit jstest browser install services clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,16 @@ typecheck: $(STAMP)
 services:
 	scripts/services.sh
 
-test: $(STAMP) services lint typecheck
+# Debian's Chromium drives the end-to-end tests (Playwright must not download its own).
+browser:
+	@test -x /usr/bin/chromium || { echo "installing chromium (apt)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@test -x /usr/bin/chromium || { echo "chromium is required for the e2e tests" >&2; exit 1; }
+
+jstest:
+	cd clients/js && node --test test/
+
+test: $(STAMP) services browser lint typecheck jstest
 	$(BIN)/pytest
 
 unit: $(STAMP)

@@ -12,6 +12,7 @@ import swagger_ui_bundle
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
@@ -21,6 +22,7 @@ from tocsin.errors import TocsinError
 from tocsin.web.api import inbox, publish, realtime
 from tocsin.web.api.responses import json_response
 from tocsin.web.api.schemas import ErrorOut, HealthOut
+from tocsin.web.demo import mount_demo
 from tocsin.web.limits import BodyLimit
 from tocsin.web.node import Node
 
@@ -37,6 +39,7 @@ The WebSocket protocol is described in `docs/protocol.md`.
 """
 
 logger = logging.getLogger("tocsin.web")
+STATIC = Path(__file__).with_name("static")
 STATUS_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
 
 
@@ -69,6 +72,15 @@ def create_app(node: Node) -> FastAPI:
     app.mount(
         "/_swagger", StaticFiles(directory=Path(swagger_ui_bundle.swagger_ui_path)), name="swagger"
     )
+    _client_routes(app)
+    if node.settings.demo:
+        mount_demo(app, node)
+    else:
+
+        @app.get("/", include_in_schema=False)
+        async def home() -> Response:
+            return RedirectResponse("/docs")
+
     app.add_middleware(BodyLimit, max_bytes=node.settings.max_body_bytes)
     origins = list(node.settings.allowed_origins)
     if origins:
@@ -80,6 +92,33 @@ def create_app(node: Node) -> FastAPI:
             max_age=600,
         )
     return app
+
+
+class PublicFiles(StaticFiles):
+    """Static files any origin may load (the browser client is public code)."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+
+CLIENT_ENTRY = b'export * from "./tocsin/index.js";\nexport { default } from "./tocsin/index.js";\n'
+
+
+def _client_routes(app: FastAPI) -> None:
+    """The browser client: ``/tocsin.js`` (ES module) and its files under ``/tocsin/``."""
+
+    @app.get("/tocsin.js", include_in_schema=False)
+    async def client_entry() -> Response:
+        return Response(
+            CLIENT_ENTRY,
+            media_type="text/javascript",
+            headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "no-cache"},
+        )
+
+    app.mount("/tocsin", PublicFiles(directory=STATIC / "js", check_dir=False), name="client")
 
 
 def _system_routes(app: FastAPI) -> None:
