@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
@@ -15,6 +16,7 @@ from tocsin.web.api.schemas import ChangeOut, CountsOut, InboxOut
 
 router = APIRouter(prefix="/v1/me", tags=["inbox"])
 
+Handler = Callable[..., Awaitable[Any]]
 ItemId = Annotated[str, Path(min_length=1, max_length=100, description="A notification id.")]
 
 
@@ -67,46 +69,53 @@ async def _mark(node: NodeDep, user: str, mark: Mark, item_id: str | None) -> Re
     return json_response(change_dict(change))
 
 
-MARK_DOC = {"response_model": ChangeOut, "responses": errors(401, 404, 503)}
+def _route(method: str, path: str, summary: str) -> Callable[[Handler], Handler]:
+    return router.api_route(
+        path,
+        methods=[method],
+        summary=summary,
+        response_model=ChangeOut,
+        responses=errors(401, 404, 503),
+    )
 
 
-@router.post("/notifications/read-all", summary="Mark all read", **MARK_DOC)  # type: ignore[arg-type]
+@_route("POST", "/notifications/read-all", "Mark all read")
 async def read_all(node: NodeDep, user: UserDep) -> Response:
     """Every item becomes read (and seen); other connections of the user are told at once."""
     return await _mark(node, user.user, Mark.READ, None)
 
 
-@router.post("/notifications/seen-all", summary="Mark all seen", **MARK_DOC)  # type: ignore[arg-type]
+@_route("POST", "/notifications/seen-all", "Mark all seen")
 async def seen_all(node: NodeDep, user: UserDep) -> Response:
     """Every item becomes seen (the badge clears); read state is unchanged."""
     return await _mark(node, user.user, Mark.SEEN, None)
 
 
-@router.post("/notifications/{item_id}/read", summary="Mark read", **MARK_DOC)  # type: ignore[arg-type]
+@_route("POST", "/notifications/{item_id}/read", "Mark read")
 async def read(node: NodeDep, user: UserDep, item_id: ItemId) -> Response:
     """The item becomes read (and seen)."""
     return await _mark(node, user.user, Mark.READ, item_id)
 
 
-@router.post("/notifications/{item_id}/unread", summary="Mark unread", **MARK_DOC)  # type: ignore[arg-type]
+@_route("POST", "/notifications/{item_id}/unread", "Mark unread")
 async def unread(node: NodeDep, user: UserDep, item_id: ItemId) -> Response:
     """The item becomes unread again."""
     return await _mark(node, user.user, Mark.UNREAD, item_id)
 
 
-@router.post("/notifications/{item_id}/seen", summary="Mark seen", **MARK_DOC)  # type: ignore[arg-type]
+@_route("POST", "/notifications/{item_id}/seen", "Mark seen")
 async def seen(node: NodeDep, user: UserDep, item_id: ItemId) -> Response:
     """The item becomes seen."""
     return await _mark(node, user.user, Mark.SEEN, item_id)
 
 
-@router.delete("/notifications/{item_id}", summary="Dismiss", **MARK_DOC)  # type: ignore[arg-type]
+@_route("DELETE", "/notifications/{item_id}", "Dismiss")
 async def dismiss(node: NodeDep, user: UserDep, item_id: ItemId) -> Response:
     """Archive the item: it leaves lists and counts (kept, with ``archived_at``)."""
     return await _mark(node, user.user, Mark.ARCHIVED, item_id)
 
 
-@router.delete("/notifications", summary="Clear all", **MARK_DOC)  # type: ignore[arg-type]
+@_route("DELETE", "/notifications", "Clear all")
 async def clear_all(node: NodeDep, user: UserDep) -> Response:
     """Archive every item."""
     return await _mark(node, user.user, Mark.ARCHIVED, None)
