@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Response
 
 from tocsin.errors import InvalidRequest
-from tocsin.models import Published, PublishRequest, iso
+from tocsin.models import PublishRequest, iso
 from tocsin.web.api.deps import ApiKeyDep, NodeDep
 from tocsin.web.api.responses import errors, json_response
 from tocsin.web.api.schemas import BatchIn, BatchOut, NotificationIn, PublishedOut
@@ -25,10 +25,6 @@ IdempotencyKey = Annotated[
 ]
 
 
-def _fingerprint(body: NotificationIn | BatchIn) -> str:
-    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
-
-
 def _check_key(key: str | None) -> None:
     if key is not None and not (1 <= len(key) <= 255 and key.isprintable()):
         raise InvalidRequest(
@@ -36,8 +32,25 @@ def _check_key(key: str | None) -> None:
         )
 
 
-def _headers(published: Published) -> dict[str, str] | None:
-    return {"Idempotent-Replayed": "true"} if published.replayed else None
+async def _publish(
+    node: NodeDep, key: ApiKeyDep, body: NotificationIn | BatchIn, idempotency_key: str | None
+) -> tuple[list[dict[str, object]], dict[str, str] | None]:
+    """Store and deliver; the answer items and the headers for the response."""
+    _check_key(idempotency_key)
+    items = body.notifications if isinstance(body, BatchIn) else [body]
+    published = await node.publisher.publish(
+        PublishRequest(
+            drafts=tuple(item.draft() for item in items),
+            sender=key.id,
+            idempotency_key=idempotency_key,
+            fingerprint=hashlib.sha256(body.model_dump_json().encode()).hexdigest(),
+        )
+    )
+    answer: list[dict[str, object]] = [
+        {"id": event.id, "seq": event.seq, "created_at": iso(event.created_at)}
+        for event in published.events
+    ]
+    return answer, {"Idempotent-Replayed": "true"} if published.replayed else None
 
 
 @router.post(
@@ -55,21 +68,8 @@ async def publish(
     Answers once the notification is committed; every recipient's inbox has it even when
     they are offline.
     """
-    _check_key(idempotency_key)
-    published = await node.publisher.publish(
-        PublishRequest(
-            drafts=(body.draft(),),
-            sender=key.id,
-            idempotency_key=idempotency_key,
-            fingerprint=_fingerprint(body),
-        )
-    )
-    event = published.events[0]
-    return json_response(
-        {"id": event.id, "seq": event.seq, "created_at": iso(event.created_at)},
-        202,
-        _headers(published),
-    )
+    answer, headers = await _publish(node, key, body, idempotency_key)
+    return json_response(answer[0], 202, headers)
 
 
 @router.post(
@@ -83,17 +83,5 @@ async def publish_batch(
     body: BatchIn, node: NodeDep, key: ApiKeyDep, idempotency_key: IdempotencyKey = None
 ) -> Response:
     """Store up to 1,000 notifications in one transaction, then deliver them in order."""
-    _check_key(idempotency_key)
-    published = await node.publisher.publish(
-        PublishRequest(
-            drafts=tuple(item.draft() for item in body.notifications),
-            sender=key.id,
-            idempotency_key=idempotency_key,
-            fingerprint=_fingerprint(body),
-        )
-    )
-    items = [
-        {"id": event.id, "seq": event.seq, "created_at": iso(event.created_at)}
-        for event in published.events
-    ]
-    return json_response({"items": items}, 202, _headers(published))
+    answer, headers = await _publish(node, key, body, idempotency_key)
+    return json_response({"items": answer}, 202, headers)
