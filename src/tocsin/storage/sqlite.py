@@ -68,17 +68,47 @@ class _Connection:
 
 
 class _SqliteSession(Session):
+    """Statements whose results are not needed wait and run with the next one that is
+    (or with COMMIT), so a transaction costs two or three trips to the database thread."""
+
     def __init__(self, connection: _Connection) -> None:
         self._connection = connection
+        self._pending: list[tuple[str, Params | Sequence[Params], bool]] = []
 
     async def execute(self, sql: str, params: Params | None = None) -> None:
-        await self._connection.call(lambda conn: conn.execute(sql, params or {}))
+        self._pending.append((sql, params or {}, False))
 
     async def executemany(self, sql: str, rows: Sequence[Params]) -> None:
-        await self._connection.call(lambda conn: conn.executemany(sql, rows))
+        self._pending.append((sql, rows, True))
 
     async def fetchall(self, sql: str, params: Params | None = None) -> list[Row]:
-        return await self._connection.call(lambda conn: conn.execute(sql, params or {}).fetchall())
+        pending, self._pending = self._pending, []
+
+        def run(conn: sqlite3.Connection) -> list[Row]:
+            _run_pending(conn, pending)
+            return conn.execute(sql, params or {}).fetchall()
+
+        return await self._connection.call(run)
+
+    async def finish(self, last: str) -> None:
+        """Run what is pending, then ``last`` (COMMIT or ROLLBACK)."""
+        pending, self._pending = self._pending, []
+
+        def run(conn: sqlite3.Connection) -> None:
+            _run_pending(conn, pending)
+            conn.execute(last)
+
+        await self._connection.call(run)
+
+
+def _run_pending(
+    conn: sqlite3.Connection, pending: list[tuple[str, Params | Sequence[Params], bool]]
+) -> None:
+    for sql, params, many in pending:
+        if many:
+            conn.executemany(sql, params)
+        else:
+            conn.execute(sql, params)
 
 
 class SqliteDatabase(Database):
@@ -103,18 +133,24 @@ class SqliteDatabase(Database):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Session]:
         async with self._writer.lock:
-            await self._writer.call(lambda conn: conn.execute("BEGIN IMMEDIATE"))
+            session = _SqliteSession(self._writer)
+            await session.execute("BEGIN IMMEDIATE")
             try:
-                yield _SqliteSession(self._writer)
+                yield session
+                await session.finish("COMMIT")
             except BaseException:
-                await self._writer.call(lambda conn: conn.execute("ROLLBACK"))
+                await self._writer.call(_rollback)
                 raise
-            await self._writer.call(lambda conn: conn.execute("COMMIT"))
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[Session]:
         async with self._reader.lock:
             yield _SqliteSession(self._reader)
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
 
 
 class SqliteStorage(SqlStorage):

@@ -21,7 +21,10 @@ key_bearer = HTTPBearer(
 Credentials = HTTPAuthorizationCredentials | None
 
 
-def get_node(request: Request) -> Node:
+# Dependencies are async on purpose: FastAPI runs plain functions in a thread pool.
+
+
+async def get_node(request: Request) -> Node:
     node: Node = request.app.state.node
     return node
 
@@ -29,7 +32,9 @@ def get_node(request: Request) -> Node:
 NodeDep = Annotated[Node, Depends(get_node)]
 
 
-def get_user(node: NodeDep, credentials: Annotated[Credentials, Depends(user_bearer)]) -> Principal:
+async def get_user(
+    node: NodeDep, credentials: Annotated[Credentials, Depends(user_bearer)]
+) -> Principal:
     if credentials is None:
         raise Unauthorized("The token is invalid or expired.", code="invalid_token")
     return node.tokens.verify(credentials.credentials)
