@@ -11,6 +11,7 @@ import {
   FakeLocks,
   FakeServer,
   FakeStorage,
+  fakeJwt,
   makeBroadcastChannel,
 } from "../support/fakes.js";
 import { makeClient, seqs } from "../support/client.js";
@@ -123,7 +124,7 @@ test("an inbox action in any tab updates every tab at once; the server's echo is
   const { server, clock, open } = browser();
   const a = open();
   const b = open();
-  const c = open(); // not connected: still hears local actions
+  const c = open({ user: "alice" }); // not connected, but names its user: hears local actions
   a.tocsin.connect();
   b.tocsin.connect();
   await clock.tick();
@@ -135,6 +136,21 @@ test("an inbox action in any tab updates every tab at once; the server's echo is
     assert.deepEqual(tab.events.change, [change]);
     assert.deepEqual(tab.tocsin.counts, { unread: 0, unseen: 0 });
   }
+});
+
+test("tabs of different users never share a connection", async () => {
+  const { server, clock, open } = browser();
+  const alice = open();
+  const bob = open({ nextToken: () => fakeJwt("bob") });
+  alice.tocsin.connect();
+  bob.tocsin.connect();
+  await clock.tick();
+  assert.equal(server.sockets.length, 2);
+  assert.equal(alice.tocsin.isLeader && bob.tocsin.isLeader, true);
+  server.publish("alice");
+  await clock.tick();
+  assert.equal(alice.events.notification.length, 1);
+  assert.equal(bob.events.notification.length, 0);
 });
 
 test("shareTabs: false gives each tab its own connection", async () => {

@@ -66,7 +66,7 @@ def _story(act: Act) -> dict[str, Any]:
             "title": f"{name} liked your post",
             "body": "“Sunset over the harbour” has a new like.",
             "url": "/demo/#post-1",
-            "data": {"group": "like:post-1"},
+            "data": {"group": "like:post-1", "summary": "liked your post"},
         },
         "comment": {
             "type": "comment",
@@ -147,6 +147,7 @@ def mount_demo(app: FastAPI, node: Node) -> None:
                     "title": "Scheduled maintenance tonight",
                     "body": "The site will be read-only from 22:00 to 22:30 UTC.",
                     "priority": "normal",
+                    "data": {"source": "Operations"},
                 },
             )
         target = body.target or "alice"
@@ -159,6 +160,7 @@ def mount_demo(app: FastAPI, node: Node) -> None:
                 "body": "If this wasn't you, change your password now.",
                 "priority": "critical",
                 "url": "/demo/#security",
+                "data": {"source": "Security"},
             },
         )
 

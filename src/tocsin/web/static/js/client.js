@@ -12,7 +12,7 @@ import { Inbox } from "./inbox.js";
 import { Receiver } from "./receiver.js";
 import { States, transition } from "./states.js";
 import { Tabs } from "./tabs.js";
-import { TokenSource } from "./token.js";
+import { TokenSource, jwtSubject } from "./token.js";
 import { DEFAULT_ORDER, TRANSPORTS } from "./transports/index.js";
 
 const EVENTS = Object.freeze(["notification", "counts", "state", "change", "error"]);
@@ -59,20 +59,31 @@ export class Tocsin {
       onError: (error) => this._connectionError(error),
     });
     const BroadcastChannel = options.BroadcastChannel ?? globalThis.BroadcastChannel;
-    this._tabs =
+    this._tokens = tokens;
+    this._tabs = null;
+    // Tabs share a connection only with tabs of the same user: the channel is named after
+    // the user (from `options.user`, or else the token's `sub` when connecting).
+    this._makeTabs =
       options.shareTabs !== false && typeof BroadcastChannel === "function"
-        ? new Tabs({
-            name: "tocsin:" + url,
-            BroadcastChannel,
-            locks:
-              options.locks !== undefined ? options.locks : (globalThis.navigator?.locks ?? null),
-            clock,
-            onLeader: () => this._lead(),
-            onFollower: () => this._follow(),
-            onMessage: (message) => this._fromTab(message),
-          })
+        ? (user) =>
+            new Tabs({
+              name: "tocsin:" + url + ":" + user,
+              BroadcastChannel,
+              locks:
+                options.locks !== undefined ? options.locks : (globalThis.navigator?.locks ?? null),
+              clock,
+              onLeader: () => this._lead(),
+              onFollower: () => this._follow(),
+              onMessage: (message) => this._fromTab(message),
+            })
         : null;
-    this._tabs?.open(); // hear the other tabs' inbox actions even before connect()
+    if (this._makeTabs && options.user != null) this._shareWith(String(options.user));
+  }
+
+  /** Join the tabs of `user` (hear their inbox actions even before connect()). */
+  _shareWith(user) {
+    this._tabs = this._makeTabs(user);
+    this._tabs.open();
   }
 
   /** The connection state: one of `States`. */
@@ -120,11 +131,24 @@ export class Tocsin {
     this._active = true;
     this._setState(States.CONNECTING);
     if (this._tabs) {
-      this._cursor.load(); // where this browser's tabs got to: older news is the inbox's
-      this._tabs.start();
+      this._startTabs();
+    } else if (this._makeTabs) {
+      this._tokens.current().then(
+        (token) => {
+          if (!this._active || this._tabs) return;
+          this._shareWith(jwtSubject(token) ?? "");
+          this._startTabs();
+        },
+        () => this._active && !this._tabs && this._lead(), // the connection reports the error
+      );
     } else {
       this._lead();
     }
+  }
+
+  _startTabs() {
+    this._cursor.load(); // where this browser's tabs got to: older news is the inbox's
+    this._tabs.start();
   }
 
   /**

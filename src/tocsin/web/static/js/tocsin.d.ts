@@ -89,8 +89,10 @@ export interface TocsinOptions {
   token: string | (() => string | Promise<string>);
   /** Transports to use, best first. Default `["websocket", "sse", "longpoll"]`. */
   transports?: TransportName[];
-  /** Share one connection between the tabs of this browser. Default true. */
+  /** Share one connection between the tabs of this browser that belong to the same user. Default true. */
   shareTabs?: boolean;
+  /** The user id, when known before connecting: tabs of this user share a connection (and hear each other's inbox actions) at once. Default: the token's `sub`, read at connect(). */
+  user?: string;
   /** Where the resume cursor is kept; null for none. Default `localStorage`. */
   storage?: Pick<Storage, "getItem" | "setItem"> | null;
   WebSocket?: unknown;
