@@ -10,7 +10,6 @@ from __future__ import annotations
 import enum
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 
@@ -148,9 +147,16 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+_last_second: list[tuple[int, str]] = [(-1, "")]
+
+
 def iso(ms: int | None) -> str | None:
     """Render milliseconds since the epoch as ISO 8601 UTC (``2026-01-02T03:04:05.678Z``)."""
     if ms is None:
         return None
-    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    seconds, millis = divmod(ms, 1000)
+    cached_second, text = _last_second[0]
+    if seconds != cached_second:  # times cluster: format each second once
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+        _last_second[0] = (seconds, text)
+    return f"{text}.{millis:03d}Z"

@@ -7,7 +7,6 @@ connections, run a statement and hold a transaction. Statements use ``:name`` pa
 from __future__ import annotations
 
 import abc
-import dataclasses
 import uuid
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -21,6 +20,7 @@ from tocsin.models import (
     ApiKey,
     Audience,
     Counts,
+    Draft,
     Event,
     Item,
     Mark,
@@ -202,26 +202,43 @@ def _api_key(row: Row) -> ApiKey:
     return ApiKey(id=row[0], name=row[1], created_at=row[2], revoked_at=row[3])
 
 
-def _event_row(seq: int, request: PublishRequest, index: int, now: int) -> dict[str, Any]:
-    draft = request.drafts[index]
-    actor = draft.actor
+def _new_event(seq: int, draft: Draft, sender: str, now: int) -> Event:
+    return Event(
+        seq=seq,
+        id=str(uuid.uuid4()),
+        audience=draft.audience,
+        type=draft.type,
+        title=draft.title,
+        body=draft.body,
+        priority=draft.priority,
+        url=draft.url,
+        actor=draft.actor,
+        data=draft.data,
+        created_at=now,
+        expires_at=draft.expires_at,
+        sender=sender,
+    )
+
+
+def _event_params(event: Event) -> dict[str, Any]:
+    actor = event.actor
     return {
-        "seq": seq,
-        "id": str(uuid.uuid4()),
-        "everyone": draft.audience.everyone,
-        "recipients": len(draft.audience.users),
-        "type": draft.type,
-        "title": draft.title,
-        "body": draft.body,
-        "priority": draft.priority.value,
-        "url": draft.url,
+        "seq": event.seq,
+        "id": event.id,
+        "everyone": event.audience.everyone,
+        "recipients": len(event.audience.users),
+        "type": event.type,
+        "title": event.title,
+        "body": event.body,
+        "priority": event.priority.value,
+        "url": event.url,
         "actor": _json({"id": actor.id, "name": actor.name, "avatar": actor.avatar})
         if actor
         else None,
-        "data": _json(draft.data),
-        "created_at": now,
-        "expires_at": draft.expires_at,
-        "sender": request.sender,
+        "data": _json(event.data),
+        "created_at": event.created_at,
+        "expires_at": event.expires_at,
+        "sender": event.sender,
     }
 
 
@@ -271,35 +288,30 @@ class SqlStorage(Storage):
                 idempotency_rows: list[dict[str, Any]] = []
                 for index in fresh:
                     request = requests[index]
-                    rows = [
-                        _event_row(seq + offset, request, offset, now)
-                        for offset in range(len(request.drafts))
-                    ]
-                    seq += len(rows)
-                    event_rows.extend(rows)
-                    for row, draft in zip(rows, request.drafts, strict=True):
+                    events = tuple(
+                        _new_event(seq + offset, draft, request.sender, now)
+                        for offset, draft in enumerate(request.drafts)
+                    )
+                    seq += len(events)
+                    event_rows.extend(_event_params(event) for event in events)
+                    for event in events:
                         item_rows.extend(
                             {
                                 "user": user,
-                                "seq": row["seq"],
+                                "seq": event.seq,
                                 "direct": True,
-                                "expires_at": draft.expires_at,
+                                "expires_at": event.expires_at,
                             }
-                            for user in draft.audience.users
+                            for user in event.audience.users
                         )
-                    outcomes[index] = Published(
-                        events=tuple(
-                            dataclasses.replace(_event(_row_tuple(row)), audience=draft.audience)
-                            for row, draft in zip(rows, request.drafts, strict=True)
-                        )
-                    )
+                    outcomes[index] = Published(events=events)
                     if request.idempotency_key is not None:
                         idempotency_rows.append(
                             {
                                 "sender": request.sender,
                                 "key": request.idempotency_key,
                                 "fingerprint": request.fingerprint,
-                                "seqs": _json([row["seq"] for row in rows]),
+                                "seqs": _json([event.seq for event in events]),
                                 "created_at": now,
                             }
                         )
@@ -434,24 +446,6 @@ def _key_conflict() -> Conflict:
     return Conflict(
         "This Idempotency-Key was already used with a different request body.",
         code="idempotency_key_reused",
-    )
-
-
-def _row_tuple(row: Mapping[str, Any]) -> Row:
-    return (
-        row["seq"],
-        row["id"],
-        row["everyone"],
-        row["type"],
-        row["title"],
-        row["body"],
-        row["priority"],
-        row["url"],
-        row["actor"],
-        row["data"],
-        row["created_at"],
-        row["expires_at"],
-        row["sender"],
     )
 
 

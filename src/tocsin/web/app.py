@@ -20,7 +20,7 @@ from starlette.middleware.cors import CORSMiddleware
 import tocsin
 from tocsin.errors import TocsinError
 from tocsin.web.api import inbox, publish, realtime
-from tocsin.web.api.responses import json_response
+from tocsin.web.api.responses import json_response, validation_problem
 from tocsin.web.api.schemas import ErrorOut, HealthOut
 from tocsin.web.demo import mount_demo
 from tocsin.web.limits import BodyLimit
@@ -169,29 +169,8 @@ def _error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        problems = exc.errors()
-        if any(problem.get("type") == "json_invalid" for problem in problems):
-            return json_response(
-                {"code": "malformed_json", "message": "The body is not valid JSON."}, 400
-            )
-        details = [
-            {
-                "loc": list(problem.get("loc", ())),
-                "msg": problem.get("msg", ""),
-                "type": problem.get("type", ""),
-            }
-            for problem in problems
-        ]
-        first = details[0] if details else {"loc": [], "msg": "invalid"}
-        where = ".".join(str(part) for part in first["loc"])
-        return json_response(
-            {
-                "code": "invalid_request",
-                "message": f"{where}: {first['msg']}" if where else str(first["msg"]),
-                "details": details,
-            },
-            422,
-        )
+        status, body = validation_problem(exc.errors())
+        return json_response(body, status)
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> Response:

@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Response
 
 from tocsin.errors import InvalidRequest
-from tocsin.models import PublishRequest, iso
+from tocsin.models import ApiKey, PublishRequest, iso
 from tocsin.web.api.deps import ApiKeyDep, NodeDep
 from tocsin.web.api.responses import errors, json_response
 from tocsin.web.api.schemas import BatchIn, BatchOut, NotificationIn, PublishedOut
+from tocsin.web.node import Node
 
 router = APIRouter(prefix="/v1/notifications", tags=["publish"])
 
@@ -32,8 +33,8 @@ def _check_key(key: str | None) -> None:
         )
 
 
-async def _publish(
-    node: NodeDep, key: ApiKeyDep, body: NotificationIn | BatchIn, idempotency_key: str | None
+async def publish_body(
+    node: Node, key: ApiKey, body: NotificationIn | BatchIn, idempotency_key: str | None
 ) -> tuple[list[dict[str, object]], dict[str, str] | None]:
     """Store and deliver; the answer items and the headers for the response."""
     _check_key(idempotency_key)
@@ -68,7 +69,7 @@ async def publish(
     Answers once the notification is committed; every recipient's inbox has it even when
     they are offline.
     """
-    answer, headers = await _publish(node, key, body, idempotency_key)
+    answer, headers = await publish_body(node, key, body, idempotency_key)
     return json_response(answer[0], 202, headers)
 
 
@@ -83,5 +84,5 @@ async def publish_batch(
     body: BatchIn, node: NodeDep, key: ApiKeyDep, idempotency_key: IdempotencyKey = None
 ) -> Response:
     """Store up to 1,000 notifications in one transaction, then deliver them in order."""
-    answer, headers = await _publish(node, key, body, idempotency_key)
+    answer, headers = await publish_body(node, key, body, idempotency_key)
     return json_response({"items": answer}, 202, headers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -19,6 +20,31 @@ def json_response(
         media_type="application/json",
         headers=headers,
     )
+
+
+def validation_problem(problems: Sequence[Any]) -> tuple[int, dict[str, Any]]:
+    """Status and body for failed validation: 400 ``malformed_json`` or 422 ``invalid_request``."""
+    for problem in problems:
+        if problem.get("type") == "json_invalid":
+            detail = problem.get("ctx", {}).get("error")
+            message = (
+                f"The body is not valid JSON: {detail}."
+                if detail
+                else "The body is not valid JSON."
+            )
+            return 400, {"code": "malformed_json", "message": message}
+    details = [
+        {
+            "loc": list(problem.get("loc", ())),
+            "msg": problem.get("msg", ""),
+            "type": problem.get("type", ""),
+        }
+        for problem in problems
+    ]
+    first = details[0] if details else {"loc": [], "msg": "invalid"}
+    where = ".".join(str(part) for part in first["loc"])
+    message = f"{where}: {first['msg']}" if where else str(first["msg"])
+    return 422, {"code": "invalid_request", "message": message, "details": details}
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:

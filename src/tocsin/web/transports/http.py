@@ -1,7 +1,11 @@
-"""uvicorn's HTTP protocol, taught to hand ``GET /v1/sse`` straight to the raw SSE stream.
+"""uvicorn's HTTP protocol, taught two shortcuts around ASGI for the hot paths:
 
-Every other request goes through ASGI as usual. A keep-alive connection that served other
-requests before is handed over too, as long as no response is still being written.
+- ``GET /v1/sse`` hands the socket to the raw SSE stream;
+- ``POST /v1/notifications`` (and ``/batch``) is answered by ``transports.publish``.
+
+Every other request goes through ASGI as usual. A shortcut is taken only when no response
+is being written on the connection; while a publish is answered, reading pauses, so answers
+keep their order.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from tocsin.web.node import Node
+from tocsin.web.transports import publish
+from tocsin.web.transports.publish import PublishCall
 from tocsin.web.transports.sse import PATH, SseConnection
 
 _PATH = PATH.encode()
@@ -24,36 +30,103 @@ class HttpProtocol(HttpToolsProtocol):
         super().__init__(**uvicorn)
         self._node = node
         self._sse_target: tuple[dict[str, str], str] | None = None
+        self._call: PublishCall | None = None
+        self._discarding = False  # after a 413: the rest of the body is ignored
+        self._publishing = False
+
+    def on_message_begin(self) -> None:
+        self._discarding = False
+        super().on_message_begin()
 
     def on_headers_complete(self) -> None:
-        if self._sse_target is None and self._is_sse_request():
-            headers: dict[str, str] = {}
-            for name, value in self.headers:
-                key = name.decode("latin-1")
-                text = value.decode("latin-1")
-                headers[key] = f"{headers[key]}, {text}" if key in headers else text
+        path = self._shortcut_path()
+        if path == _PATH and self._sse_target is None and self.parser.get_method() == b"GET":
             query = httptools.parse_url(self.url).query or b""
-            self._sse_target = (headers, query.decode("latin-1"))
+            self._sse_target = (self._header_dict(), query.decode("latin-1"))
+            return
+        if path in publish.PATHS and self.parser.get_method() == b"POST":
+            headers = self._header_dict()
+            length = headers.get("content-length")
+            limit = self._node.settings.max_body_bytes
+            if length is not None and (not length.isdigit() or int(length) > limit):
+                self._refuse_too_large(close=True)  # do not read a body that large
+                return
+            self._call = PublishCall(
+                headers=headers,
+                batch=publish.PATHS[path],
+                keep_alive=self.parser.should_keep_alive(),
+            )
             return
         super().on_headers_complete()
 
-    def _is_sse_request(self) -> bool:
-        if self.parser.get_method() != b"GET" or self.parser.should_upgrade():
-            return False
+    def _shortcut_path(self) -> bytes | None:
+        if self.parser.should_upgrade() or self._publishing:
+            return None
         if self.cycle is not None and not self.cycle.response_complete:
-            return False  # a pipelined request behind an unfinished response: let ASGI answer
+            return None  # a pipelined request behind an unfinished response: let ASGI answer
         try:
-            return bool(httptools.parse_url(self.url).path == _PATH)
+            path: bytes = httptools.parse_url(self.url).path
         except httptools.HttpParserInvalidURLError:
-            return False
+            return None
+        return path
+
+    def _header_dict(self) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        for name, value in self.headers:
+            key = name.decode("latin-1")
+            text = value.decode("latin-1")
+            headers[key] = f"{headers[key]}, {text}" if key in headers else text
+        return headers
 
     def on_body(self, body: bytes) -> None:
-        if self._sse_target is None:
+        call = self._call
+        if call is not None:
+            call.body += body
+            if len(call.body) > self._node.settings.max_body_bytes:
+                self._refuse_too_large(close=not call.keep_alive)
+        elif self._sse_target is None and not self._discarding:
             super().on_body(body)
 
     def on_message_complete(self) -> None:
-        if self._sse_target is None:
+        call, self._call = self._call, None
+        if call is not None:
+            self._publishing = True
+            self.transport.pause_reading()
+            task = self.loop.create_task(self._answer(call))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        elif self._sse_target is None and not self._discarding:
             super().on_message_complete()
+
+    def _refuse_too_large(self, *, close: bool) -> None:
+        """Answer 413 at once; the rest of a streamed body is read and dropped."""
+        self._call = None
+        self._discarding = True
+        self._log(413)
+        limit = self._node.settings.max_body_bytes
+        self.transport.write(publish.too_large(limit, close=close))
+        if close:
+            self.transport.close()
+
+    async def _answer(self, call: PublishCall) -> None:
+        try:
+            status, response = await publish.answer(self._node, call)
+        finally:
+            self._publishing = False
+        if self.transport.is_closing():
+            return
+        self._log(status)
+        self.transport.write(response)
+        if call.keep_alive:
+            self.transport.resume_reading()
+        else:
+            self.transport.close()
+
+    def _log(self, status: int) -> None:
+        if self.access_log:
+            client = f"{self.client[0]}:{self.client[1]}" if self.client else "-"
+            path = self.url.decode("latin-1")
+            self.access_logger.info('%s - "POST %s HTTP/1.1" %d', client, path, status)
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
