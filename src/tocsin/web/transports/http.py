@@ -124,9 +124,10 @@ class HttpProtocol(HttpToolsProtocol):
 
     def _log(self, status: int) -> None:
         if self.access_log:
+            # The arguments uvicorn's access formatter (and RedactQuery) expect.
             client = f"{self.client[0]}:{self.client[1]}" if self.client else "-"
             path = self.url.decode("latin-1")
-            self.access_logger.info('%s - "POST %s HTTP/1.1" %d', client, path, status)
+            self.access_logger.info('%s - "%s %s HTTP/%s" %d', client, "POST", path, "1.1", status)
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
