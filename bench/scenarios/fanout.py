@@ -1,0 +1,160 @@
+"""Scenario 2: broadcast fan-out. Bursts of M ~200-byte messages to N clients (every delivery
+checked complete and in order), then latency at a steady 10 broadcasts/s to live clients."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+from bench.clients import Board, Conn, close_all, now_ns
+from bench.http_client import HttpConnection
+from bench.measures import Measure
+from bench.scenarios.common import (
+    check_complete,
+    latency_ms,
+    make_conns,
+    resume_when_closed,
+    sleep_until,
+    wait_done,
+)
+from bench.sizes import Sizes
+from bench.stacks import Stack
+
+NAME = "fanout"
+TITLE = "Broadcast fan-out: bursts of M messages to N clients; latency at 10 broadcasts/s"
+STACKS = ("tocsin", "socketio-node", "ws-node", "python-socketio")
+
+
+def burst_size(sizes: Sizes, n: int) -> int:
+    return max(5, sizes.burst_deliveries // n)
+
+
+def params(sizes: Sizes) -> dict[str, object]:
+    return {
+        "n": list(sizes.fanout_n),
+        "m": {n: burst_size(sizes, n) for n in sizes.fanout_n},
+        "bursts_per_run": sizes.bursts,
+        "latency_n": sizes.latency_n,
+        "latency_rate": sizes.latency_rate,
+        "latency_seconds": sizes.latency_seconds,
+        "latency_sampled": "every 10th connection",
+    }
+
+
+class _Session:
+    """N connected clients of one stack and the broadcast counter they all follow."""
+
+    def __init__(self, stack: Stack, conns: list[Conn], board: Board):
+        self.stack = stack
+        self.conns = conns
+        self.board = board
+        self.http: HttpConnection = stack.http()
+        self.next_i = 0
+        self.delivered = 0  # per client, so far
+
+    async def burst(self, m: int, timeout: float) -> tuple[float, float, float]:
+        """One burst of m broadcasts; returns (deliveries/s, server CPU µs per delivery,
+        the generator's own CPU use in % of its core: near 100 % it is the limit)."""
+        assert self.stack.server is not None
+        n = len(self.conns)
+        done = self.board.arm(n * m)
+        cpu0 = self.stack.server.cpu_seconds()
+        mine0 = time.process_time()
+        t0 = now_ns()
+        await self.stack.broadcast_burst(self.http, self.next_i, m, t0)
+        end = await wait_done(self.board, timeout, f"burst of {m} to {n}")
+        cpu = self.stack.server.cpu_seconds() - cpu0
+        mine = time.process_time() - mine0
+        assert done.done()
+        self.next_i += m
+        self.delivered += m
+        check_complete(self.board, self.conns, self.delivered, f"burst of {m} to {n}")
+        wall = (end - t0) / 1e9
+        return n * m / wall, cpu * 1e6 / (n * m), 100 * mine / wall
+
+    async def paced(self, rate: float, seconds: float, timeout: float) -> tuple[float, float]:
+        """Broadcasts at `rate`/s for `seconds`; latency (p50, p99) ms from the scheduled time,
+        so a publisher held up by a slow server shows in the figures."""
+        count = max(1, int(rate * seconds))
+        n = len(self.conns)
+        self.board.arm(n * count)
+        start = now_ns() + 10_000_000
+        for k in range(count):
+            target = start + int(k * 1e9 / rate)
+            await sleep_until(target)
+            await self.stack.broadcast_burst(self.http, self.next_i + k, 1, target)
+        await wait_done(self.board, timeout, f"{count} paced broadcasts to {n}")
+        self.next_i += count
+        self.delivered += count
+        check_complete(self.board, self.conns, self.delivered, "paced broadcasts")
+        return latency_ms(self.board.latencies)
+
+
+async def measure(stack: Stack, sizes: Sizes, workdir: Path) -> list[Measure]:
+    out: list[Measure] = []
+    for n in sizes.fanout_n:
+        await stack.start()
+        board = Board()
+        conns = make_conns(n, board, sample_every=10)
+        try:
+            await stack.dialer.open_all(conns)
+            resume_when_closed(stack, conns, board)
+            session = _Session(stack, conns, board)
+            m = burst_size(sizes, n)
+            await session.burst(min(m, 10), sizes.timeout)  # warm-up, not counted
+            rates, cpus, mine = [], [], []
+            for _ in range(sizes.bursts):
+                rate, cpu, gen = await session.burst(m, sizes.timeout)
+                rates.append(rate)
+                cpus.append(cpu)
+                mine.append(gen)
+            extra = {
+                "bursts": rates,
+                "m": m,
+                "frame_bytes": board.frame_bytes,
+                "generator_cpu_pct": mine,
+                "kicked": board.kicked,
+                "drops": board.drops,
+            }
+            rate = statistics.median(rates)
+            cpu = statistics.median(cpus)
+            busy = cpu * rate / 1e4  # % of the server's core
+            note = ""
+            if busy < 70:
+                note = "server core under 70 % busy: the load generator set this figure (a floor)"
+            elif statistics.median(mine) >= 85:
+                note = "load generator near 100 % of its core too"
+            out.append(Measure(f"N={n}", "deliveries/s", rate, note=note, extra=extra))
+            out.append(Measure(f"N={n}", "server CPU µs/delivery", cpu, "lower"))
+            out.append(Measure(f"N={n}", "server core busy %", busy, compare=False))
+            frame = board.frame_bytes
+            out.append(Measure(f"N={n}", "bytes per message frame", frame, "lower", compare=False))
+            if n == sizes.latency_n:
+                out += await _latency(session, sizes)
+        finally:
+            close_all(conns)
+            await stack.stop()
+    if sizes.latency_n not in sizes.fanout_n:
+        await stack.start()
+        board = Board()
+        conns = make_conns(sizes.latency_n, board, sample_every=10)
+        try:
+            await stack.dialer.open_all(conns)
+            resume_when_closed(stack, conns, board)
+            session = _Session(stack, conns, board)
+            await session.burst(5, sizes.timeout)  # warm-up
+            out += await _latency(session, sizes)
+        finally:
+            close_all(conns)
+            await stack.stop()
+    return out
+
+
+async def _latency(session: _Session, sizes: Sizes) -> list[Measure]:
+    p50, p99 = await session.paced(sizes.latency_rate, sizes.latency_seconds, sizes.timeout)
+    case = f"latency N={len(session.conns)} @{sizes.latency_rate:g}/s"
+    return [
+        Measure(case, "p50 ms", p50, "lower", extra={"samples": len(session.board.latencies)}),
+        Measure(case, "p99 ms", p99, "lower"),
+    ]
