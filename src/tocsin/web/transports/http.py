@@ -143,3 +143,7 @@ class HttpProtocol(HttpToolsProtocol):
         transport.set_protocol(stream)
         stream.connection_made(transport)
         stream.start()
+        # This protocol is done; break its cycle with the parser so it is freed at once.
+        self.parser = None  # type: ignore[assignment]
+        self.headers = []
+        self.scope = None  # type: ignore[assignment]

@@ -67,8 +67,9 @@ class SseConnection(LiveStream):
         self._task = asyncio.get_running_loop().create_task(self._open())
 
     async def _open(self) -> None:
-        headers = self._headers
+        headers, self._headers = self._headers, {}  # not kept for the life of the stream
         query = parse_qs(self._query, keep_blank_values=True)
+        self._query = ""
         origin = headers.get("origin")
         allowed = self.node.settings.allowed_origins
         try:

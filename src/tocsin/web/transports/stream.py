@@ -73,7 +73,7 @@ class LiveStream(asyncio.Protocol, abc.ABC):
         self.transport: asyncio.Transport | None = None
         self._principal: Principal | None = None
         self._outbox: list[bytes] = []
-        self._held: list[Frame] = []
+        self._held: list[Frame] | None = None  # live frames held back while STARTING
         self._cursor = 0  # everything for the user in (_low, _cursor] was sent here
         self._low = 0
         self._last_seen = time.monotonic()
@@ -115,7 +115,7 @@ class LiveStream(asyncio.Protocol, abc.ABC):
         if self._drain is not None and not self._drain.done():
             self._drain.set_result(None)
         self._outbox.clear()
-        self._held.clear()
+        self._held = None
         if self._server_state is not None:
             self._server_state.connections.discard(self)
 
@@ -142,10 +142,13 @@ class LiveStream(asyncio.Protocol, abc.ABC):
                 self._cursor = seq
             self._queue(self._framed(frame))
         elif self.state is State.STARTING:
-            if len(self._held) >= MAX_HELD:
+            held = self._held
+            if held is None:
+                held = self._held = []
+            if len(held) >= MAX_HELD:
                 self._close(Close.SLOW_CONSUMER, "too many messages while resuming")
                 return
-            self._held.append(frame)
+            held.append(frame)
 
     def flush(self) -> None:
         transport = self.transport
@@ -246,9 +249,10 @@ class LiveStream(asyncio.Protocol, abc.ABC):
         self._go_live()
 
     def _go_live(self) -> None:
+        self._task = None  # done with it: a live connection keeps no task alive
         self.state = State.LIVE
-        held, self._held = self._held, []
-        for frame in held:
+        held, self._held = self._held, None
+        for frame in held or ():
             self.send(frame)
 
     # Writing and closing
@@ -281,7 +285,7 @@ class LiveStream(asyncio.Protocol, abc.ABC):
         self.state = State.CLOSING
         self.node.hub.remove(self)
         self._outbox.clear()
-        self._held.clear()
+        self._held = None
         transport = self.transport
         if transport is None:
             return
