@@ -35,6 +35,7 @@ browser:
 
 jstest:
 	cd clients/js && node --test test/
+	cd clients/react && npm ci --no-audit --no-fund --silent && node --test test/
 
 test: $(STAMP) services browser lint typecheck jstest
 	$(BIN)/pytest
