@@ -4,12 +4,13 @@
 - ``POST /v1/notifications`` (and ``/batch``) is answered by ``transports.publish``.
 
 Every other request goes through ASGI as usual. A shortcut is taken only when no response
-is being written on the connection; while a publish is answered, reading pauses, so answers
-keep their order.
+is being written on the connection; while a publish is answered, a stand-in request cycle
+makes uvicorn queue any pipelined request behind it, so answers keep their order.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httptools
@@ -23,6 +24,17 @@ from tocsin.web.transports.sse import PATH, SseConnection
 _PATH = PATH.encode()
 
 
+class _Answering:
+    """Stands in for uvicorn's request cycle while a publish is being answered."""
+
+    __slots__ = ("disconnected", "message_event", "response_complete")
+
+    def __init__(self) -> None:
+        self.response_complete = False
+        self.disconnected = False
+        self.message_event = asyncio.Event()
+
+
 class HttpProtocol(HttpToolsProtocol):
     """HTTP/1.1 for the ASGI app, with the SSE endpoint taken out of ASGI."""
 
@@ -32,7 +44,8 @@ class HttpProtocol(HttpToolsProtocol):
         self._sse_target: tuple[dict[str, str], str] | None = None
         self._call: PublishCall | None = None
         self._discarding = False  # after a 413: the rest of the body is ignored
-        self._publishing = False
+        self._closing_after_answer = False
+        self._answering: _Answering | None = None
 
     def on_message_begin(self) -> None:
         self._discarding = False
@@ -56,11 +69,13 @@ class HttpProtocol(HttpToolsProtocol):
                 batch=publish.PATHS[path],
                 keep_alive=self.parser.should_keep_alive(),
             )
+            if headers.get("expect", "").lower() == "100-continue":
+                self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             return
         super().on_headers_complete()
 
     def _shortcut_path(self) -> bytes | None:
-        if self.parser.should_upgrade() or self._publishing:
+        if self.parser.should_upgrade():
             return None
         if self.cycle is not None and not self.cycle.response_complete:
             return None  # a pipelined request behind an unfinished response: let ASGI answer
@@ -90,9 +105,10 @@ class HttpProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         call, self._call = self._call, None
         if call is not None:
-            self._publishing = True
-            self.transport.pause_reading()
-            task = self.loop.create_task(self._answer(call))
+            answering = self._answering = _Answering()
+            self.cycle = answering  # type: ignore[assignment]
+            self.flow.pause_reading()
+            task = self.loop.create_task(self._answer(call, answering))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
         elif self._sse_target is None and not self._discarding:
@@ -108,19 +124,26 @@ class HttpProtocol(HttpToolsProtocol):
         if close:
             self.transport.close()
 
-    async def _answer(self, call: PublishCall) -> None:
-        try:
-            status, response = await publish.answer(self._node, call)
-        finally:
-            self._publishing = False
+    async def _answer(self, call: PublishCall, answering: _Answering) -> None:
+        # self.cycle may already be a request pipelined behind this one.
+        status, response = await publish.answer(self._node, call)
         if self.transport.is_closing():
             return
         self._log(status)
         self.transport.write(response)
-        if call.keep_alive:
-            self.transport.resume_reading()
+        answering.response_complete = True
+        self._answering = None
+        if call.keep_alive and not self._closing_after_answer:
+            self.on_response_complete()  # resume reading; next pipelined request or keep-alive
         else:
             self.transport.close()
+
+    def shutdown(self) -> None:
+        """Server shutdown: a publish being answered is answered first, then closed."""
+        if self._answering is not None:
+            self._closing_after_answer = True
+        else:
+            super().shutdown()
 
     def _log(self, status: int) -> None:
         if self.access_log:
