@@ -73,6 +73,7 @@ class Hub:
 
     @property
     def users(self) -> int:
+        """How many distinct users have a live connection here."""
         return len(self._by_user)
 
     def add(self, subscriber: Subscriber) -> None:

@@ -52,10 +52,6 @@ class ApiKeys:
         self._cache[digest] = (key, time.monotonic() + CACHE_SECONDS)
         return key
 
-    def forget(self) -> None:
-        """Drop the cache (after a key is revoked on this node)."""
-        self._cache.clear()
-
 
 def _invalid() -> Unauthorized:
     return Unauthorized("A valid API key is required.", code="invalid_api_key")

@@ -127,7 +127,12 @@ def _system_routes(app: FastAPI) -> None:
         """Liveness: 200 while the node runs."""
         node: Node = request.app.state.node
         return json_response(
-            {"status": "ok", "version": tocsin.__version__, "connections": len(node.hub)}
+            {
+                "status": "ok",
+                "version": tocsin.__version__,
+                "connections": len(node.hub),
+                "users": node.hub.users,
+            }
         )
 
     @app.get(

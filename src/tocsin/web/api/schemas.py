@@ -215,7 +215,8 @@ class ErrorOut(BaseModel):
 class HealthOut(BaseModel):
     status: Literal["ok"]
     version: str
-    connections: int
+    connections: int = Field(description="Live connections on this node.")
+    users: int = Field(description="Distinct users connected to this node.")
 
 
 class TicketOut(BaseModel):
