@@ -179,9 +179,12 @@ async def test_marking_one_item_tells_other_connections_which_one(server: Runnin
 async def test_broadcast_reaches_every_connected_user_once(server: Running) -> None:
     """A notification to everyone is stored once and delivered to every live connection."""
     sockets = [await server.connect(f"user{i}") for i in range(5)]
+    sockets.append(await server.connect("user0"))
     for ws in sockets:
         await drain_until_ready(ws)
     async with server.http() as client:
+        health = (await client.get("/healthz")).json()
+        assert (health["connections"], health["users"]) == (6, 5)
         response = await client.post(
             "/v1/notifications",
             json={"to": {"everyone": True}, "title": "Maintenance", "priority": "critical"},
