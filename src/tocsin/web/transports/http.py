@@ -44,18 +44,23 @@ class HttpProtocol(HttpToolsProtocol):
         self._sse_target: tuple[dict[str, str], str] | None = None
         self._call: PublishCall | None = None
         self._discarding = False  # after a 413: the rest of the body is ignored
+        self._finished = False  # handed over or closing: pipelined requests are ignored
         self._closing_after_answer = False
         self._answering: _Answering | None = None
 
     def on_message_begin(self) -> None:
-        self._discarding = False
-        super().on_message_begin()
+        if not self._finished:
+            self._discarding = False
+            super().on_message_begin()
 
     def on_headers_complete(self) -> None:
+        if self._finished:
+            return  # a request pipelined behind an event stream or a closing 413
         path = self._shortcut_path()
-        if path == _PATH and self._sse_target is None and self.parser.get_method() == b"GET":
+        if path == _PATH and self.parser.get_method() == b"GET":
             query = httptools.parse_url(self.url).query or b""
             self._sse_target = (self._header_dict(), query.decode("latin-1"))
+            self._finished = True
             return
         if path in publish.PATHS and self.parser.get_method() == b"POST":
             headers = self._header_dict()
@@ -68,6 +73,7 @@ class HttpProtocol(HttpToolsProtocol):
                 headers=headers,
                 batch=publish.PATHS[path],
                 keep_alive=self.parser.should_keep_alive(),
+                path=self.url.decode("latin-1"),
             )
             if headers.get("expect", "").lower() == "100-continue":
                 self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -99,10 +105,16 @@ class HttpProtocol(HttpToolsProtocol):
             call.body += body
             if len(call.body) > self._node.settings.max_body_bytes:
                 self._refuse_too_large(close=not call.keep_alive)
-        elif self._sse_target is None and not self._discarding:
+        elif not self._finished and not self._discarding:
             super().on_body(body)
 
     def on_message_complete(self) -> None:
+        if self._finished:
+            return
+        if self._discarding:  # a 413 was sent, the connection stays: wait for the next request
+            self._discarding = False
+            self.on_response_complete()
+            return
         call, self._call = self._call, None
         if call is not None:
             answering = self._answering = _Answering()
@@ -111,14 +123,15 @@ class HttpProtocol(HttpToolsProtocol):
             task = self.loop.create_task(self._answer(call, answering))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
-        elif self._sse_target is None and not self._discarding:
+        else:
             super().on_message_complete()
 
     def _refuse_too_large(self, *, close: bool) -> None:
         """Answer 413 at once; the rest of a streamed body is read and dropped."""
         self._call = None
         self._discarding = True
-        self._log(413)
+        self._finished = close
+        self._log(413, self.url.decode("latin-1"))
         limit = self._node.settings.max_body_bytes
         self.transport.write(publish.too_large(limit, close=close))
         if close:
@@ -127,9 +140,9 @@ class HttpProtocol(HttpToolsProtocol):
     async def _answer(self, call: PublishCall, answering: _Answering) -> None:
         # self.cycle may already be a request pipelined behind this one.
         status, response = await publish.answer(self._node, call)
-        if self.transport.is_closing():
+        if self.transport.is_closing() or self.transport.get_protocol() is not self:
             return
-        self._log(status)
+        self._log(status, call.path)
         self.transport.write(response)
         answering.response_complete = True
         self._answering = None
@@ -145,11 +158,10 @@ class HttpProtocol(HttpToolsProtocol):
         else:
             super().shutdown()
 
-    def _log(self, status: int) -> None:
+    def _log(self, status: int, path: str) -> None:
         if self.access_log:
             # The arguments uvicorn's access formatter (and RedactQuery) expect.
             client = f"{self.client[0]}:{self.client[1]}" if self.client else "-"
-            path = self.url.decode("latin-1")
             self.access_logger.info('%s - "%s %s HTTP/%s" %d', client, "POST", path, "1.1", status)
 
     def data_received(self, data: bytes) -> None:

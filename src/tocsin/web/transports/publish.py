@@ -34,6 +34,7 @@ class PublishCall:
     headers: dict[str, str]
     batch: bool
     keep_alive: bool
+    path: str
     body: bytearray = field(default_factory=bytearray)
 
 
