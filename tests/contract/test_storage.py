@@ -266,3 +266,17 @@ async def test_postgres_counter_lock_serialises_concurrent_transactions(pg_url: 
         row = await cursor.fetchone()
         assert row is not None
         assert row[0] == 2
+
+
+async def test_repeats_in_one_batch_are_judged_against_the_stored_body(storage: Storage) -> None:
+    """In one batch, a request with the stored body replays even after a conflicting one."""
+    [first] = await publish(storage, request("a", key="k3"))
+    outcomes = await storage.publish(
+        [request("a", key="k3", fingerprint="other"), request("a", key="k3")],
+        now=now_ms(),
+        idempotency_ttl_ms=DAY,
+    )
+    assert isinstance(outcomes[0], Conflict)
+    assert isinstance(outcomes[1], Published)
+    assert outcomes[1].replayed
+    assert [e.id for e in outcomes[1].events] == [e.id for e in first.events]

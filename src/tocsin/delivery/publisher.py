@@ -97,6 +97,13 @@ class Publisher:
             outcomes = await self._storage.publish(
                 [request for request, _ in batch], now=now_ms(), idempotency_ttl_ms=self._ttl_ms
             )
+        except asyncio.CancelledError:  # stopping: the batch's callers must not wait forever
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(
+                        TocsinError("The server is shutting down.", code="shutdown")
+                    )
+            raise
         except Exception as exc:
             for _, future in batch:
                 if not future.done():

@@ -261,23 +261,28 @@ class SqlStorage(Storage):
         async with self._db.transaction() as tx:
             await tx.execute(PURGE_IDEMPOTENT, {"cutoff": now - idempotency_ttl_ms})
             fresh: list[int] = []
-            first_of_key: dict[tuple[str, str], int] = {}
+            # Per key: the fingerprint that owns it, and its events when stored before
+            # (else the index of the request in this batch that stores them).
+            keys: dict[tuple[str, str], tuple[str, tuple[Event, ...] | int]] = {}
             for index, request in enumerate(requests):
                 key = request.idempotency_key
                 if key is None:
                     fresh.append(index)
                     continue
-                if (request.sender, key) in first_of_key:
-                    continue  # resolved after the insert, from the first request with the key
-                first_of_key[(request.sender, key)] = index
+                if (request.sender, key) in keys:
+                    continue  # a repeat within this batch: resolved after the insert
                 found = await tx.fetchone(FIND_IDEMPOTENT, {"sender": request.sender, "key": key})
                 if found is None:
                     fresh.append(index)
-                elif found[0] != request.fingerprint:
-                    outcomes[index] = _key_conflict()
-                else:
-                    events = await _load_events(tx, orjson.loads(found[1]))
-                    outcomes[index] = Published(events=events, replayed=True)
+                    keys[(request.sender, key)] = (request.fingerprint, index)
+                    continue
+                events = await _load_events(tx, orjson.loads(found[1]))
+                keys[(request.sender, key)] = (found[0], events)
+                outcomes[index] = (
+                    Published(events=events, replayed=True)
+                    if found[0] == request.fingerprint
+                    else _key_conflict()
+                )
             total = sum(len(requests[index].drafts) for index in fresh)
             if total:
                 top = await tx.fetchone(NEXT_SEQ, {"n": total})
@@ -321,15 +326,17 @@ class SqlStorage(Storage):
                 if idempotency_rows:
                     await tx.executemany(INSERT_IDEMPOTENT, idempotency_rows)
         for index, request in enumerate(requests):
-            if outcomes[index] is None:  # a repeat of a key first used in this same batch
-                first = outcomes[first_of_key[(request.sender, request.idempotency_key or "")]]
-                same = requests[first_of_key[(request.sender, request.idempotency_key or "")]]
-                if isinstance(first, Published) and same.fingerprint == request.fingerprint:
-                    outcomes[index] = Published(events=first.events, replayed=True)
-                elif isinstance(first, Published):
-                    outcomes[index] = _key_conflict()
-                else:
-                    outcomes[index] = first
+            if outcomes[index] is not None or request.idempotency_key is None:
+                continue
+            owner, stored = keys[(request.sender, request.idempotency_key)]
+            if isinstance(stored, int):
+                first = outcomes[stored]
+                stored = first.events if isinstance(first, Published) else ()
+            outcomes[index] = (
+                Published(events=stored, replayed=True)
+                if request.fingerprint == owner
+                else _key_conflict()
+            )
         return [outcome for outcome in outcomes if outcome is not None]
 
     async def current_seq(self) -> int:
