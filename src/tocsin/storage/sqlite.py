@@ -2,12 +2,20 @@
 
 sqlite3 is blocking, so each connection lives on its own thread; statements of one unit of
 work are queued there in order.
+
+Commits never wait for the disk: with ``synchronous=NORMAL`` a WAL commit is an append, and
+the fsyncs happen at checkpoints. SQLite would checkpoint inside whichever commit crosses
+the threshold, stalling every publish queued behind it, so automatic checkpoints are off and
+a third connection checkpoints on its own thread, at most every ``CHECKPOINT_SECONDS`` while
+there are commits: the WAL holds about that much writing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -19,6 +27,9 @@ from tocsin.storage import migrate
 from tocsin.storage.sql import Database, Params, Row, Session, SqlStorage
 
 T = TypeVar("T")
+logger = logging.getLogger("tocsin.storage")
+CHECKPOINT_SECONDS = 1.0
+WAL_SIZE_LIMIT = 64 * 1024 * 1024  # the WAL file is cut back to this after a burst
 
 
 def sqlite_path(url: str) -> Path:
@@ -32,9 +43,10 @@ def sqlite_path(url: str) -> Path:
 class _Connection:
     """A sqlite3 connection confined to one thread."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, auto_checkpoint: bool = True) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tocsin-sqlite")
         self._path = path
+        self._auto_checkpoint = auto_checkpoint
         self._conn: sqlite3.Connection | None = None
         self.lock = asyncio.Lock()
 
@@ -55,6 +67,9 @@ class _Connection:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=10000")
+            if not self._auto_checkpoint:
+                conn.execute("PRAGMA wal_autocheckpoint=0")
+                conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
             return conn
 
         loop = asyncio.get_running_loop()
@@ -117,18 +132,43 @@ class SqliteDatabase(Database):
     def __init__(self, url: str) -> None:
         self.url = url
         self.path = sqlite_path(url)
-        self._writer = _Connection(self.path)
+        self._writer = _Connection(self.path, auto_checkpoint=False)
         self._reader = _Connection(self.path)
+        self._checkpointer = _Connection(self.path)
+        self._checkpointing: asyncio.Task[None] | None = None
+        self._checkpointed_at = 0.0
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(migrate.upgrade, f"sqlite:///{self.path.resolve()}")
         await self._writer.open()
         await self._reader.open()
+        await self._checkpointer.open()
 
     async def close(self) -> None:
+        if self._checkpointing is not None:
+            await asyncio.shield(self._checkpointing)
         await self._writer.close()
+        await self._checkpointer.call(_checkpoint_truncate)
+        await self._checkpointer.close()
         await self._reader.close()
+
+    def _after_commit(self) -> None:
+        """Start a checkpoint beside the writer if none ran in the last few moments."""
+        if self._checkpointing is not None:
+            return
+        now = time.monotonic()
+        if now - self._checkpointed_at >= CHECKPOINT_SECONDS:
+            self._checkpointed_at = now
+            self._checkpointing = asyncio.get_running_loop().create_task(self._checkpoint())
+
+    async def _checkpoint(self) -> None:
+        try:
+            await self._checkpointer.call(_checkpoint_passive)
+        except StorageError as exc:  # retried after a later commit; the WAL just grows meanwhile
+            logger.warning("SQLite checkpoint failed: %s", exc.message)
+        finally:
+            self._checkpointing = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Session]:
@@ -141,6 +181,7 @@ class SqliteDatabase(Database):
             except BaseException:
                 await self._writer.call(_rollback)
                 raise
+        self._after_commit()
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[Session]:
@@ -151,6 +192,16 @@ class SqliteDatabase(Database):
 def _rollback(conn: sqlite3.Connection) -> None:
     if conn.in_transaction:
         conn.execute("ROLLBACK")
+
+
+def _checkpoint_passive(conn: sqlite3.Connection) -> None:
+    """Copy what it can of the WAL into the database, without blocking the writer."""
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+
+def _checkpoint_truncate(conn: sqlite3.Connection) -> None:
+    """On close: everything into the database and an empty WAL."""
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
 
 class SqliteStorage(SqlStorage):
