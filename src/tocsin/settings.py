@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()
     demo: bool = False
     log_level: str = "info"
+    access_log: bool = True
     heartbeat_seconds: float = Field(25.0, gt=0, le=3600)
     auth_timeout_seconds: float = Field(10.0, gt=0, le=600)
     max_body_bytes: int = Field(1_048_576, ge=1024)

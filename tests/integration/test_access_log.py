@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import Running
+from tests.conftest import Running, make_settings, run_server
+from tocsin.web import logs
 
 
 async def test_publish_shortcut_writes_a_proper_access_log_line(
@@ -25,3 +27,37 @@ async def test_publish_shortcut_writes_a_proper_access_log_line(
     assert record.args is not None
     assert len(record.args) == 5  # (client, method, path, http version, status)
     assert '"POST /v1/notifications HTTP/1.1" 202' in record.getMessage()
+
+
+async def test_asgi_and_shortcut_requests_log_the_client_address(
+    server: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Addresses are looked up lazily (an event stream never needs them), but every logged
+    request still has its client."""
+    caplog.set_level(logging.INFO, logger="uvicorn.access")
+    logging.getLogger("uvicorn.access").addHandler(caplog.handler)
+    try:
+        await server.publish(["alice"])
+        async with server.http() as client:
+            assert (await client.get("/healthz")).status_code == 200
+    finally:
+        logging.getLogger("uvicorn.access").removeHandler(caplog.handler)
+    records = [r for r in caplog.records if r.name == "uvicorn.access"]
+    assert len(records) == 2
+    for record in records:
+        assert isinstance(record.args, tuple)
+        assert str(record.args[0]).startswith("127.0.0.1:")
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+async def test_access_log_setting_decides_whether_requests_are_logged(
+    tmp_path: Path, enabled: bool
+) -> None:
+    """uvicorn logs a request only when its access logger has a handler."""
+    async with run_server(make_settings(tmp_path, access_log=enabled)) as running:
+        await running.publish(["alice"])
+        logger = logging.getLogger("uvicorn.access")
+        handlers = logger.handlers
+        assert logger.hasHandlers() is enabled
+    if enabled:
+        assert [type(h) for h in handlers] == [logs.BatchedStreamHandler]

@@ -11,7 +11,7 @@ import uvicorn
 
 from tocsin.settings import Settings
 from tocsin.web.app import create_app
-from tocsin.web.logs import redact_access_log
+from tocsin.web.logs import prepare_access_log
 from tocsin.web.node import Node
 from tocsin.web.transports.http import HttpProtocol
 from tocsin.web.transports.websocket import WebSocketConnection
@@ -28,13 +28,14 @@ def uvicorn_config(node: Node, *, loop: str = "auto", **overrides: Any) -> uvico
         "loop": loop,
         "lifespan": "on",
         "log_level": settings.log_level,
+        "access_log": settings.access_log,
         "server_header": False,
         "backlog": 4096,
         "timeout_graceful_shutdown": 10,
     }
     options.update(overrides)
     config = uvicorn.Config(create_app(node), **options)
-    redact_access_log()  # after uvicorn.Config, which configures logging
+    prepare_access_log()  # after uvicorn.Config, which configures logging
     return config
 
 

@@ -11,10 +11,13 @@ makes uvicorn queue any pipelined request behind it, so answers keep their order
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import httptools
+from uvicorn.protocols.http.flow_control import FlowControl
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.utils import get_local_addr, get_remote_addr, is_ssl
 
 from tocsin.web.node import Node
 from tocsin.web.transports import publish
@@ -22,6 +25,7 @@ from tocsin.web.transports.publish import PublishCall
 from tocsin.web.transports.sse import PATH, SseConnection
 
 _PATH = PATH.encode()
+ACCESS = '%s - "%s %s HTTP/%s" %d'
 
 
 class _Answering:
@@ -47,6 +51,20 @@ class HttpProtocol(HttpToolsProtocol):
         self._finished = False  # handed over or closing: pipelined requests are ignored
         self._closing_after_answer = False
         self._answering: _Answering | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """uvicorn's, without looking up the addresses yet: on uvloop that pins a socket
+        object holding both to the transport for its whole life (~370 bytes), which an event
+        stream or a WebSocket never needs. Requests for ASGI and access logs look them up."""
+        self.connections.add(self)
+        self.transport = transport
+        self.flow = FlowControl(transport)
+        self.scheme = "https" if is_ssl(transport) else "http"
+
+    def _look_up_addresses(self) -> None:
+        if self.client is None and self.transport is not None:
+            self.server = get_local_addr(self.transport)
+            self.client = get_remote_addr(self.transport)
 
     def on_message_begin(self) -> None:
         if not self._finished:
@@ -78,6 +96,10 @@ class HttpProtocol(HttpToolsProtocol):
             if headers.get("expect", "").lower() == "100-continue":
                 self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             return
+        if not (self.parser.should_upgrade() and self._should_upgrade()):  # for ASGI
+            self._look_up_addresses()
+            self.scope["server"] = self.server
+            self.scope["client"] = self.client
         super().on_headers_complete()
 
     def _shortcut_path(self) -> bytes | None:
@@ -159,10 +181,14 @@ class HttpProtocol(HttpToolsProtocol):
             super().shutdown()
 
     def _log(self, status: int, path: str) -> None:
-        if self.access_log:
-            # The arguments uvicorn's access formatter (and RedactQuery) expect.
+        logger = self.access_logger
+        if self.access_log and logger.isEnabledFor(logging.INFO):
+            # The arguments uvicorn's access formatter (and RedactQuery) expect. The record is
+            # made here rather than by logger.info, which would walk the stack for its caller.
+            self._look_up_addresses()
             client = f"{self.client[0]}:{self.client[1]}" if self.client else "-"
-            self.access_logger.info('%s - "%s %s HTTP/%s" %d', client, "POST", path, "1.1", status)
+            args = (client, "POST", path, "1.1", status)
+            logger.handle(logger.makeRecord(logger.name, logging.INFO, "", 0, ACCESS, args, None))
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)

@@ -43,7 +43,7 @@ class SseConnection(LiveStream):
         self, node: Node, server_state: object, headers: dict[str, str], query: str
     ) -> None:
         super().__init__(node, server_state)
-        self._headers = headers
+        self._headers: dict[str, str] | None = headers
         self._query = query
 
     def _framed(self, frame: Frame) -> bytes:
@@ -67,7 +67,7 @@ class SseConnection(LiveStream):
         self._task = asyncio.get_running_loop().create_task(self._open())
 
     async def _open(self) -> None:
-        headers, self._headers = self._headers, {}  # not kept for the life of the stream
+        headers, self._headers = self._headers or {}, None  # not kept for the life of the stream
         query = parse_qs(self._query, keep_blank_values=True)
         self._query = ""
         origin = headers.get("origin")
