@@ -33,6 +33,11 @@ def _check_key(key: str | None) -> None:
         )
 
 
+def _fingerprint(body: NotificationIn | BatchIn) -> str:
+    """What a repeat with the same Idempotency-Key must match."""
+    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+
+
 async def publish_body(
     node: Node, key: ApiKey, body: NotificationIn | BatchIn, idempotency_key: str | None
 ) -> tuple[list[dict[str, object]], dict[str, str] | None]:
@@ -44,7 +49,7 @@ async def publish_body(
             drafts=tuple(item.draft() for item in items),
             sender=key.id,
             idempotency_key=idempotency_key,
-            fingerprint=hashlib.sha256(body.model_dump_json().encode()).hexdigest(),
+            fingerprint=_fingerprint(body) if idempotency_key is not None else "",
         )
     )
     answer: list[dict[str, object]] = [
