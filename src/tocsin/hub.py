@@ -1,7 +1,9 @@
 """This node's live connections, by user. A frame is encoded once and written to many.
 
 Writes are coalesced: frames queued for a connection during one event-loop tick are flushed
-with a single ``transport.write`` at the end of the tick, for every connection at once.
+with a single ``transport.write`` at the end of the tick, for every connection at once. The
+notifications of one commit addressed to everyone travel as one run: its bytes are joined
+once and each connection gets them in one write, at once.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from tocsin.broker.base import Delivery
@@ -17,28 +19,46 @@ from tocsin.protocol import sse, websocket
 
 
 class Frame:
-    """One encoded message and its transport framings, each built at most once."""
+    """One encoded message, or a run of consecutive ones (``parts``), and its transport
+    framings, each built at most once."""
 
-    __slots__ = ("_sse", "_ws", "payload", "seq")
+    __slots__ = ("_sse", "_ws", "first_seq", "parts", "payload", "seq")
 
     def __init__(self, payload: bytes, seq: int | None = None) -> None:
         self.payload = payload
         self.seq = seq
+        self.first_seq = seq
+        self.parts: tuple[Frame, ...] = ()
         self._ws: bytes | None = None
         self._sse: bytes | None = None
 
+    @classmethod
+    def run(cls, frames: Sequence[Frame]) -> Frame:
+        """Frames with increasing seqs as one frame: ``seq`` is the last, ``first_seq`` the
+        first; its framings are the parts' framings joined."""
+        joined = cls(b"", frames[-1].seq)
+        joined.first_seq = frames[0].seq
+        joined.parts = tuple(frames)
+        return joined
+
     @property
     def ws(self) -> bytes:
-        """The WebSocket text frame carrying the payload."""
+        """The WebSocket text frame(s) carrying the payload."""
         if self._ws is None:
-            self._ws = websocket.text_frame(self.payload)
+            if self.parts:
+                self._ws = b"".join([part.ws for part in self.parts])
+            else:
+                self._ws = websocket.text_frame(self.payload)
         return self._ws
 
     @property
     def sse(self) -> bytes:
-        """The Server-Sent Event carrying the payload (``id:`` is the seq, if any)."""
+        """The Server-Sent Event(s) carrying the payload (``id:`` is the seq, if any)."""
         if self._sse is None:
-            self._sse = sse.event(self.payload, self.seq)
+            if self.parts:
+                self._sse = b"".join([part.sse for part in self.parts])
+            else:
+                self._sse = sse.event(self.payload, self.seq)
         return self._sse
 
 
@@ -49,6 +69,9 @@ class Subscriber(Protocol):
 
     def send(self, frame: Frame) -> None:
         """Queue a frame (the connection decides whether it is a duplicate)."""
+
+    def deliver(self, frame: Frame) -> None:
+        """Like ``send``, but write now if nothing else is queued."""
 
     def flush(self) -> None:
         """Write what was queued during this tick."""
@@ -93,17 +116,32 @@ class Hub:
     def connections(self, user: str) -> int:
         return len(self._by_user.get(user, ()))
 
-    def dispatch(self, delivery: Delivery) -> None:
-        """Hand a committed delivery to the connections it targets."""
-        frame = Frame(delivery.payload, delivery.seq)
-        if delivery.everyone:
-            targets: Iterable[tuple[Subscriber, ...]] = list(self._by_user.values())
-        else:
-            by_user = self._by_user
-            targets = [by_user[user] for user in delivery.users if user in by_user]
-        for subscribers in targets:
+    def dispatch(self, deliveries: Sequence[Delivery]) -> None:
+        """Hand committed deliveries, in order, to the connections they target, and write."""
+        if all(delivery.everyone and delivery.seq is not None for delivery in deliveries):
+            self._broadcast(deliveries)
+            return
+        by_user = self._by_user
+        for delivery in deliveries:
+            frame = Frame(delivery.payload, delivery.seq)
+            if delivery.everyone:
+                targets: Iterable[tuple[Subscriber, ...]] = list(by_user.values())
+            else:
+                targets = [by_user[user] for user in delivery.users if user in by_user]
+            for subscribers in targets:
+                for subscriber in subscribers:
+                    subscriber.send(frame)
+        self._flush()  # now rather than at the end of the tick: this is all of the commit
+
+    def _broadcast(self, deliveries: Sequence[Delivery]) -> None:
+        """Notifications for everyone: one run, one write per connection, written at once."""
+        if not deliveries:
+            return
+        frames = [Frame(delivery.payload, delivery.seq) for delivery in deliveries]
+        frame = frames[0] if len(frames) == 1 else Frame.run(frames)
+        for subscribers in list(self._by_user.values()):
             for subscriber in subscribers:
-                subscriber.send(frame)
+                subscriber.deliver(frame)
 
     def schedule(self, subscriber: Subscriber) -> None:
         """Flush ``subscriber`` at the end of this loop tick."""

@@ -20,7 +20,7 @@ class Delivery:
     seq: int | None = None
 
 
-OnDelivery = Callable[[Delivery], None]
+OnDelivery = Callable[[Sequence[Delivery]], None]
 
 
 class Broker(abc.ABC):
@@ -28,7 +28,8 @@ class Broker(abc.ABC):
 
     @abc.abstractmethod
     async def start(self, on_delivery: OnDelivery) -> None:
-        """Begin receiving; ``on_delivery`` is called for each delivery, in order."""
+        """Begin receiving; ``on_delivery`` is called with the deliveries of each publish, in
+        order (those of one commit arrive together)."""
 
     @abc.abstractmethod
     async def stop(self) -> None:

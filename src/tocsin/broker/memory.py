@@ -21,7 +21,5 @@ class MemoryBroker(Broker):
 
     async def publish(self, deliveries: Sequence[Delivery]) -> None:
         on_delivery = self._on_delivery
-        if on_delivery is None:
-            return
-        for delivery in deliveries:
-            on_delivery(delivery)
+        if on_delivery is not None and deliveries:
+            on_delivery(deliveries)

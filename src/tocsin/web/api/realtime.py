@@ -53,8 +53,11 @@ class _PollWaiter:
         self.arrived = asyncio.Event()
 
     def send(self, frame: Frame) -> None:
-        self.frames.append(frame)
+        self.frames.extend(frame.parts or (frame,))
         self.arrived.set()
+
+    def deliver(self, frame: Frame) -> None:
+        self.send(frame)
 
     def flush(self) -> None:
         pass

@@ -139,25 +139,47 @@ class LiveStream(asyncio.Protocol, abc.ABC):
             if seq is not None:
                 if seq <= self._cursor:
                     return  # already sent by a replay
+                if frame.parts and frame.first_seq is not None and frame.first_seq <= self._cursor:
+                    for part in frame.parts:  # a run that a replay partly sent
+                        self.send(part)
+                    return
                 self._cursor = seq
             self._queue(self._framed(frame))
         elif self.state is State.STARTING:
             held = self._held
             if held is None:
                 held = self._held = []
-            if len(held) >= MAX_HELD:
+            held.extend(frame.parts or (frame,))
+            if len(held) > MAX_HELD:
                 self._close(Close.SLOW_CONSUMER, "too many messages while resuming")
-                return
-            held.append(frame)
+
+    def deliver(self, frame: Frame) -> None:
+        seq = frame.seq
+        if (
+            self.state is not State.LIVE
+            or self._outbox
+            or seq is None
+            or frame.first_seq is None
+            or frame.first_seq <= self._cursor
+        ):
+            self.send(frame)  # queued behind what is pending, or partly a duplicate
+            return
+        self._cursor = seq
+        self._write(self._framed(frame))
 
     def flush(self) -> None:
-        transport = self.transport
         outbox = self._outbox
-        if not outbox or transport is None or self.state >= State.CLOSING:
+        if not outbox or self.transport is None or self.state >= State.CLOSING:
             outbox.clear()
             return
-        transport.write(outbox[0] if len(outbox) == 1 else b"".join(outbox))
+        data = outbox[0] if len(outbox) == 1 else b"".join(outbox)
         outbox.clear()
+        self._write(data)
+
+    def _write(self, data: bytes) -> None:
+        transport = self.transport
+        assert transport is not None
+        transport.write(data)
         if (
             self.state is State.LIVE
             and transport.get_write_buffer_size() > self.node.settings.ws_max_buffer_bytes
