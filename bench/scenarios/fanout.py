@@ -1,18 +1,22 @@
 """Scenario 2: broadcast fan-out. Bursts of M ~200-byte messages to N clients (every delivery
-checked complete and in order), then latency at a steady 10 broadcasts/s to live clients."""
+checked complete and in order), then latency at a steady 10 broadcasts/s to live clients,
+whose receiving end is the C probe (bench/probe.py): the Python clients would cost the
+generator ~10 µs per delivery and set the spread themselves."""
 
 from __future__ import annotations
 
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.clients import Board, Conn, close_all, now_ns
 from bench.http_client import HttpConnection
-from bench.measures import Measure
+from bench.measures import Measure, percentile
+from bench.probe import LatencyProbe
 from bench.scenarios.common import (
+    Incomplete,
     check_complete,
-    latency_ms,
     make_conns,
     resume_when_closed,
     sleep_until,
@@ -73,23 +77,6 @@ class _Session:
         wall = (end - t0) / 1e9
         return n * m / wall, cpu * 1e6 / (n * m), 100 * mine / wall
 
-    async def paced(self, rate: float, seconds: float, timeout: float) -> tuple[float, float]:
-        """Broadcasts at `rate`/s for `seconds`; latency (p50, p99) ms from the scheduled time,
-        so a publisher held up by a slow server shows in the figures."""
-        count = max(1, int(rate * seconds))
-        n = len(self.conns)
-        self.board.arm(n * count)
-        start = now_ns() + 10_000_000
-        for k in range(count):
-            target = start + int(k * 1e9 / rate)
-            await sleep_until(target)
-            await self.stack.broadcast_burst(self.http, self.next_i + k, 1, target)
-        await wait_done(self.board, timeout, f"{count} paced broadcasts to {n}")
-        self.next_i += count
-        self.delivered += count
-        check_complete(self.board, self.conns, self.delivered, "paced broadcasts")
-        return latency_ms(self.board.latencies)
-
 
 async def measure(stack: Stack, sizes: Sizes, workdir: Path) -> list[Measure]:
     out: list[Measure] = []
@@ -130,31 +117,56 @@ async def measure(stack: Stack, sizes: Sizes, workdir: Path) -> list[Measure]:
             out.append(Measure(f"N={n}", "server core busy %", busy, compare=False))
             frame = board.frame_bytes
             out.append(Measure(f"N={n}", "bytes per message frame", frame, "lower", compare=False))
-            if n == sizes.latency_n:
-                out += await _latency(session, sizes)
         finally:
             close_all(conns)
             await stack.stop()
-    if sizes.latency_n not in sizes.fanout_n:
-        await stack.start()
-        board = Board()
-        conns = make_conns(sizes.latency_n, board, sample_every=10)
-        try:
-            await stack.dialer.open_all(conns)
-            resume_when_closed(stack, conns, board)
-            session = _Session(stack, conns, board)
-            await session.burst(5, sizes.timeout)  # warm-up
-            out += await _latency(session, sizes)
-        finally:
-            close_all(conns)
-            await stack.stop()
+    out += await _latency(stack, sizes)
     return out
 
 
-async def _latency(session: _Session, sizes: Sizes) -> list[Measure]:
-    p50, p99 = await session.paced(sizes.latency_rate, sizes.latency_seconds, sizes.timeout)
-    case = f"latency N={len(session.conns)} @{sizes.latency_rate:g}/s"
+async def _latency(stack: Stack, sizes: Sizes) -> list[Measure]:
+    """Broadcasts at `latency_rate`/s for `latency_seconds` to `latency_n` probe clients;
+    latency (p50, p99) from the scheduled time, so a publisher held up by a slow server shows
+    in the figures."""
+    await stack.start()
+    users = [f"lat{k}" for k in range(sizes.latency_n)]
+    http = stack.http()
+    probe = await LatencyProbe.open(stack, users, sample_every=10)
+    try:
+        warm = 5
+        await probe.arm(0, warm)
+        for i in range(warm):
+            await stack.broadcast_burst(http, i, 1, now_ns())
+        _check(await probe.result(sizes.timeout), "warm-up broadcasts")
+        count = max(1, int(sizes.latency_rate * sizes.latency_seconds))
+        await probe.arm(warm, count)
+        start = now_ns() + 10_000_000
+        for k in range(count):
+            target = start + int(k * 1e9 / sizes.latency_rate)
+            await sleep_until(target)
+            await stack.broadcast_burst(http, warm + k, 1, target)
+        result = _check(await probe.result(sizes.timeout), f"{count} paced broadcasts")
+    finally:
+        await probe.close()
+        http.close()
+        await stack.stop()
+    samples = result["latencies_ns"]
+    case = f"latency N={len(users)} @{sizes.latency_rate:g}/s"
+    extra = {"samples": len(samples), "receiver": "C probe (bench/probe/latency_probe.c)"}
     return [
-        Measure(case, "p50 ms", p50, "lower", extra={"samples": len(session.board.latencies)}),
-        Measure(case, "p99 ms", p99, "lower"),
+        Measure(case, "p50 ms", percentile(samples, 50) / 1e6, "lower", extra=extra),
+        Measure(case, "p99 ms", percentile(samples, 99) / 1e6, "lower"),
     ]
+
+
+def _check(result: dict[str, Any], what: str) -> dict[str, Any]:
+    """Every probe client got its whole range, in order, once."""
+    bad = ("gaps", "duplicates", "short_clients", "closed", "malformed")
+    if (
+        result["timed_out"]
+        or result["received"] != result["expected"]
+        or any(result.get(key) for key in bad)
+    ):
+        figures = ", ".join(f"{key} {result.get(key)}" for key in ("received", "expected", *bad))
+        raise Incomplete(f"{what}: {figures}")
+    return result
