@@ -85,14 +85,15 @@ class Hub:
 
     def __init__(self, *, heartbeat_seconds: float = 25.0) -> None:
         self.heartbeat_seconds = heartbeat_seconds
-        # A tuple per user: 48 bytes for the usual one connection, where a set takes 216.
-        self._by_user: dict[str, tuple[Subscriber, ...]] = {}
+        # The usual lone connection of a user is stored as itself (no container at all), and
+        # several as a tuple: 56 bytes for two, where a set takes 216.
+        self._by_user: dict[str, Subscriber | tuple[Subscriber, ...]] = {}
         self._dirty: list[Subscriber] = []
         self._flush_scheduled = False
         self._heartbeat: asyncio.Task[None] | None = None
 
     def __len__(self) -> int:
-        return sum(len(subscribers) for subscribers in self._by_user.values())
+        return sum(len(_as_tuple(entry)) for entry in self._by_user.values())
 
     @property
     def users(self) -> int:
@@ -100,37 +101,54 @@ class Hub:
         return len(self._by_user)
 
     def add(self, subscriber: Subscriber) -> None:
-        present = self._by_user.get(subscriber.user, ())
+        entry = self._by_user.get(subscriber.user)
+        if entry is None:
+            self._by_user[subscriber.user] = subscriber
+            return
+        present = _as_tuple(entry)
         if subscriber not in present:
             self._by_user[subscriber.user] = (*present, subscriber)
 
     def remove(self, subscriber: Subscriber) -> None:
-        present = self._by_user.get(subscriber.user)
-        if present is not None and subscriber in present:
+        entry = self._by_user.get(subscriber.user)
+        if entry is None:
+            return
+        present = _as_tuple(entry)
+        if subscriber in present:
             rest = tuple(other for other in present if other is not subscriber)
-            if rest:
-                self._by_user[subscriber.user] = rest
-            else:
+            if not rest:
                 del self._by_user[subscriber.user]
+            else:
+                self._by_user[subscriber.user] = rest[0] if len(rest) == 1 else rest
 
     def connections(self, user: str) -> int:
-        return len(self._by_user.get(user, ()))
+        entry = self._by_user.get(user)
+        return 0 if entry is None else len(_as_tuple(entry))
+
+    def _subscribers(self, users: Iterable[str] | None = None) -> list[Subscriber]:
+        """The connections of ``users`` (of everyone if None), a snapshot."""
+        by_user = self._by_user
+        if users is None:
+            entries: Iterable[Subscriber | tuple[Subscriber, ...]] = by_user.values()
+        else:
+            entries = [by_user[user] for user in users if user in by_user]
+        found: list[Subscriber] = []
+        for entry in entries:
+            if type(entry) is tuple:
+                found.extend(entry)
+            else:
+                found.append(entry)  # type: ignore[arg-type]
+        return found
 
     def dispatch(self, deliveries: Sequence[Delivery]) -> None:
         """Hand committed deliveries, in order, to the connections they target, and write."""
         if all(delivery.everyone and delivery.seq is not None for delivery in deliveries):
             self._broadcast(deliveries)
             return
-        by_user = self._by_user
         for delivery in deliveries:
             frame = Frame(delivery.payload, delivery.seq)
-            if delivery.everyone:
-                targets: Iterable[tuple[Subscriber, ...]] = list(by_user.values())
-            else:
-                targets = [by_user[user] for user in delivery.users if user in by_user]
-            for subscribers in targets:
-                for subscriber in subscribers:
-                    subscriber.send(frame)
+            for subscriber in self._subscribers(None if delivery.everyone else delivery.users):
+                subscriber.send(frame)
         self._flush()  # now rather than at the end of the tick: this is all of the commit
 
     def _broadcast(self, deliveries: Sequence[Delivery]) -> None:
@@ -139,9 +157,8 @@ class Hub:
             return
         frames = [Frame(delivery.payload, delivery.seq) for delivery in deliveries]
         frame = frames[0] if len(frames) == 1 else Frame.run(frames)
-        for subscribers in list(self._by_user.values()):
-            for subscriber in subscribers:
-                subscriber.deliver(frame)
+        for subscriber in self._subscribers():
+            subscriber.deliver(frame)
 
     def schedule(self, subscriber: Subscriber) -> None:
         """Flush ``subscriber`` at the end of this loop tick."""
@@ -172,6 +189,9 @@ class Hub:
         while True:
             await asyncio.sleep(self.heartbeat_seconds)
             now, wall = time.monotonic(), time.time()
-            for subscribers in list(self._by_user.values()):
-                for subscriber in list(subscribers):
-                    subscriber.tick(now, wall)
+            for subscriber in self._subscribers():
+                subscriber.tick(now, wall)
+
+
+def _as_tuple(entry: Subscriber | tuple[Subscriber, ...]) -> tuple[Subscriber, ...]:
+    return entry if type(entry) is tuple else (entry,)  # type: ignore[return-value]

@@ -60,7 +60,7 @@ async def test_broadcasts_of_one_commit_reach_each_connection_in_one_write(
 ) -> None:
     node = Node.from_settings(make_settings(tmp_path))
     ws_transport = live(WebSocketConnection(node), "alice", cursor=3)
-    sse_transport = live(SseConnection(node, None, {}, ""), "bob", cursor=3)
+    sse_transport = live(SseConnection(node, None), "bob", cursor=3)
     payloads = [b'{"n":%d}' % seq for seq in (4, 5, 6)]
     node.hub.dispatch(
         [Delivery(payload=p, everyone=True, seq=4 + i) for i, p in enumerate(payloads)]
@@ -121,3 +121,24 @@ async def test_targeted_deliveries_are_coalesced_per_connection_and_written_at_o
 def test_an_empty_dispatch_writes_nothing(tmp_path: Path) -> None:
     hub = Hub()
     hub.dispatch([])
+
+
+async def test_connections_of_a_user_come_and_go_in_any_order(tmp_path: Path) -> None:
+    node = Node.from_settings(make_settings(tmp_path))
+    hub = node.hub
+    first, second, third = (WebSocketConnection(node) for _ in range(3))
+    transports = [live(conn, "alice", cursor=0) for conn in (first, second, third)]
+    hub.add(first)  # again: no duplicate
+    assert (len(hub), hub.users, hub.connections("alice")) == (3, 1, 3)
+    hub.dispatch([Delivery(payload=b"1", users=("alice",), seq=1)])
+    assert [len(t.writes) for t in transports] == [1, 1, 1]
+    hub.remove(second)
+    hub.dispatch([Delivery(payload=b"2", everyone=True, seq=2)])
+    assert [len(t.writes) for t in transports] == [2, 1, 2]
+    hub.remove(first)
+    assert (len(hub), hub.connections("alice")) == (1, 1)
+    hub.remove(first)  # gone already: nothing happens
+    hub.dispatch([Delivery(payload=b"3", users=("alice",), seq=3)])
+    assert [len(t.writes) for t in transports] == [2, 1, 3]
+    hub.remove(third)
+    assert (len(hub), hub.users, hub.connections("alice")) == (0, 0, 0)

@@ -199,11 +199,11 @@ class HttpProtocol(HttpToolsProtocol):
     def _hand_over(self, headers: dict[str, str], query: str) -> None:
         self.connections.discard(self)
         self._unset_keepalive_if_required()
-        stream = SseConnection(self._node, self.server_state, headers, query)
+        stream = SseConnection(self._node, self.server_state)
         transport = self.transport
         transport.set_protocol(stream)
         stream.connection_made(transport)
-        stream.start()
+        stream.start(headers, query)
         # This protocol is done; break its cycle with the parser so it is freed at once.
         self.parser = None  # type: ignore[assignment]
         self.headers = []

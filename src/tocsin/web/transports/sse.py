@@ -16,7 +16,6 @@ from tocsin.errors import TocsinError
 from tocsin.hub import Frame
 from tocsin.protocol import envelopes, handshake, sse
 from tocsin.protocol.envelopes import ProtocolError
-from tocsin.web.node import Node
 from tocsin.web.origins import origin_allowed
 from tocsin.web.transports.stream import LiveStream, State
 
@@ -35,16 +34,9 @@ HEAD = (
 class SseConnection(LiveStream):
     """One EventSource client; input from it is ignored."""
 
-    __slots__ = ("_headers", "_query")
+    __slots__ = ()
 
     heartbeat = sse.event(envelopes.PING)
-
-    def __init__(
-        self, node: Node, server_state: object, headers: dict[str, str], query: str
-    ) -> None:
-        super().__init__(node, server_state)
-        self._headers: dict[str, str] | None = headers
-        self._query = query
 
     def _framed(self, frame: Frame) -> bytes:
         return frame.sse
@@ -61,15 +53,13 @@ class SseConnection(LiveStream):
     def data_received(self, data: bytes) -> None:
         self._last_seen = time.monotonic()
 
-    def start(self) -> None:
+    def start(self, headers: dict[str, str], query_string: str) -> None:
         """Check the request, redeem the ticket, answer, then stream."""
         self.state = State.AUTHENTICATING
-        self._task = asyncio.get_running_loop().create_task(self._open())
+        self._task = asyncio.get_running_loop().create_task(self._open(headers, query_string))
 
-    async def _open(self) -> None:
-        headers, self._headers = self._headers or {}, None  # not kept for the life of the stream
-        query = parse_qs(self._query, keep_blank_values=True)
-        self._query = ""
+    async def _open(self, headers: dict[str, str], query_string: str) -> None:
+        query = parse_qs(query_string, keep_blank_values=True)
         origin = headers.get("origin")
         allowed = self.node.settings.allowed_origins
         try:

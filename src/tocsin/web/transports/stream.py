@@ -50,11 +50,11 @@ class LiveStream(asyncio.Protocol, abc.ABC):
         "_abort_timer",
         "_cursor",
         "_drain",
+        "_expires_at",
         "_held",
         "_last_seen",
         "_low",
         "_outbox",
-        "_principal",
         "_server_state",
         "_task",
         "node",
@@ -71,12 +71,12 @@ class LiveStream(asyncio.Protocol, abc.ABC):
         self.state = State.HANDSHAKE
         self.user = ""
         self.transport: asyncio.Transport | None = None
-        self._principal: Principal | None = None
-        self._outbox: list[bytes] = []
+        self._expires_at = 0.0  # the session's end (seconds since the epoch), once authenticated
+        self._outbox: list[bytes] | None = None  # what this tick queued (none: no list)
         self._held: list[Frame] | None = None  # live frames held back while STARTING
         self._cursor = 0  # everything for the user in (_low, _cursor] was sent here
         self._low = 0
-        self._last_seen = time.monotonic()
+        self._last_seen = 0.0  # set by the first bytes from the client
         self._abort_timer: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None
         self._drain: asyncio.Future[None] | None = None
@@ -114,7 +114,7 @@ class LiveStream(asyncio.Protocol, abc.ABC):
             self._task.cancel()
         if self._drain is not None and not self._drain.done():
             self._drain.set_result(None)
-        self._outbox.clear()
+        self._outbox = None
         self._held = None
         if self._server_state is not None:
             self._server_state.connections.discard(self)
@@ -168,13 +168,10 @@ class LiveStream(asyncio.Protocol, abc.ABC):
         self._write(self._framed(frame))
 
     def flush(self) -> None:
-        outbox = self._outbox
+        outbox, self._outbox = self._outbox, None
         if not outbox or self.transport is None or self.state >= State.CLOSING:
-            outbox.clear()
             return
-        data = outbox[0] if len(outbox) == 1 else b"".join(outbox)
-        outbox.clear()
-        self._write(data)
+        self._write(outbox[0] if len(outbox) == 1 else b"".join(outbox))
 
     def _write(self, data: bytes) -> None:
         transport = self.transport
@@ -194,7 +191,7 @@ class LiveStream(asyncio.Protocol, abc.ABC):
             and self._expects_input()
         ):
             self._close(Close.HEARTBEAT_TIMEOUT, "no data from the client")
-        elif self._principal is not None and self._principal.expires_at + 30 < wall:
+        elif self._expires_at + 30 < wall:
             self._fail(Close.TOKEN_EXPIRED, "token_expired", "The token expired; reconnect.")
         else:
             self._queue(self.heartbeat)
@@ -207,7 +204,7 @@ class LiveStream(asyncio.Protocol, abc.ABC):
 
     def _begin(self, principal: Principal, after: int | None) -> None:
         """Authenticated: subscribe at once (frames are held), then replay and go live."""
-        self._principal = principal
+        self._expires_at = principal.expires_at  # the rest of the principal is not kept
         self.user = principal.user
         self.state = State.STARTING
         self.node.hub.add(self)
@@ -282,9 +279,11 @@ class LiveStream(asyncio.Protocol, abc.ABC):
     def _queue(self, data: bytes) -> None:
         if self.state >= State.CLOSING:
             return
-        if not self._outbox:
+        if self._outbox is None:
+            self._outbox = [data]
             self.node.hub.schedule(self)
-        self._outbox.append(data)
+        else:
+            self._outbox.append(data)
 
     def _error(self, code: str, message: str) -> None:
         self._queue(self._encode(envelopes.error(code, message)))
@@ -306,7 +305,7 @@ class LiveStream(asyncio.Protocol, abc.ABC):
                 return  # the flush found a slow consumer and closed already
         self.state = State.CLOSING
         self.node.hub.remove(self)
-        self._outbox.clear()
+        self._outbox = None
         self._held = None
         transport = self.transport
         if transport is None:
