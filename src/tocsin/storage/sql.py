@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from tocsin.errors import Conflict, TocsinError
+from tocsin.ids import new_id
 from tocsin.models import (
     Actor,
     ApiKey,
@@ -205,7 +206,7 @@ def _api_key(row: Row) -> ApiKey:
 def _new_event(seq: int, draft: Draft, sender: str, now: int) -> Event:
     return Event(
         seq=seq,
-        id=str(uuid.uuid4()),
+        id=new_id(now),
         audience=draft.audience,
         type=draft.type,
         title=draft.title,
