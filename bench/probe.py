@@ -15,13 +15,15 @@ Socket.IO or plain WebSocket), checks every client's `i` stream and times `t` on
 
 A result is a dict: received, expected, gaps, duplicates, short_clients (clients missing some
 of the range), closed (clients the server closed so far), malformed (counted messages without
-`i`/`t`), latencies_ns (the sampled clients' latencies), and timed_out.
+`i`/`t`), frame_bytes (the last counted message's size), latencies_ns (the sampled clients'
+latencies), and timed_out. The fan-out scenario uses the probe for its bursts too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -132,6 +134,15 @@ class LatencyProbe:
         if self._armed != (first_i, count):
             await self.arm(first_i, count)
         return await self.result(timeout)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the probe has used so far."""
+        try:
+            stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
+        except OSError:
+            return 0.0
+        fields = stat.rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     async def close(self) -> None:
         """Close every client and end the probe."""

@@ -145,6 +145,8 @@ static void send_text(struct conn *c, int k, const char *text) {
 }
 
 /* The measurement's JSON line; then nothing is armed and the samples are dropped. */
+static size_t frame_bytes; /* payload size of the last counted message */
+
 static void report(void) {
     size_t cap = 256 + m.n_lat * 22, len;
     char *s = malloc(cap);
@@ -154,8 +156,9 @@ static void report(void) {
     for (int k = 0; m.armed && k < n_conns; k++) short_clients += !conns[k].done;
     len = (size_t)snprintf(s, cap,
         "{\"received\":%lld,\"expected\":%lld,\"gaps\":%lld,\"duplicates\":%lld,"
-        "\"short_clients\":%d,\"closed\":%d,\"malformed\":%lld,\"latencies_ns\":[",
-        m.received, expected, m.gaps, m.dups, short_clients, n_closed, m.malformed);
+        "\"short_clients\":%d,\"closed\":%d,\"malformed\":%lld,\"frame_bytes\":%zu,"
+        "\"latencies_ns\":[",
+        m.received, expected, m.gaps, m.dups, short_clients, n_closed, m.malformed, frame_bytes);
     for (size_t j = 0; j < m.n_lat; j++)
         len += (size_t)snprintf(s + len, cap - len, j ? ",%lld" : "%lld", m.lat[j]);
     len += (size_t)snprintf(s + len, cap - len, "]}\n");
@@ -196,6 +199,7 @@ static void deliver(struct conn *c, const unsigned char *p, size_t n) {
     long long i, t;
     if (!find_int(p, n, "\"i\":", &i) || !find_int(p, n, "\"t\":", &t)) { m.malformed++; return; }
     if (!m.armed) return;
+    frame_bytes = n;
     if (i < c->next_i) { m.dups++; return; } /* so is anything once the client is done */
     if (i > m.last) return; /* beyond this measurement */
     if (i > c->next_i) m.gaps += i - c->next_i;

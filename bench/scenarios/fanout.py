@@ -1,26 +1,22 @@
 """Scenario 2: broadcast fan-out. Bursts of M ~200-byte messages to N clients (every delivery
-checked complete and in order), then latency at a steady 10 broadcasts/s to live clients,
-whose receiving end is the C probe (bench/probe.py): the Python clients would cost the
-generator ~10 µs per delivery and set the spread themselves."""
+checked complete and in order), then latency at a steady 10 broadcasts/s to live clients.
+
+The clients are the C probe (bench/probe.py): the Python clients cost the generator ~10 µs
+per delivery, so they, not the server, would set both the throughput and the spread."""
 
 from __future__ import annotations
 
 import statistics
-import time
 from pathlib import Path
 from typing import Any
 
-from bench.clients import Board, Conn, close_all, now_ns
+from bench.clients import now_ns
 from bench.http_client import HttpConnection
 from bench.measures import Measure, percentile
 from bench.probe import LatencyProbe
 from bench.scenarios.common import (
     Incomplete,
-    check_complete,
-    make_conns,
-    resume_when_closed,
     sleep_until,
-    wait_done,
 )
 from bench.sizes import Sizes
 from bench.stacks import Stack
@@ -47,33 +43,31 @@ def params(sizes: Sizes) -> dict[str, object]:
 
 
 class _Session:
-    """N connected clients of one stack and the broadcast counter they all follow."""
+    """N probe clients of one stack and the broadcast counter they all follow."""
 
-    def __init__(self, stack: Stack, conns: list[Conn], board: Board):
+    def __init__(self, stack: Stack, probe: LatencyProbe):
         self.stack = stack
-        self.conns = conns
-        self.board = board
+        self.probe = probe
         self.http: HttpConnection = stack.http()
         self.next_i = 0
-        self.delivered = 0  # per client, so far
+        self.frame_bytes = 0
 
     async def burst(self, m: int, timeout: float) -> tuple[float, float, float]:
         """One burst of m broadcasts; returns (deliveries/s, server CPU µs per delivery,
-        the generator's own CPU use in % of its core: near 100 % it is the limit)."""
+        the probe's CPU use in % of its core: near 100 % it is the limit)."""
         assert self.stack.server is not None
-        n = len(self.conns)
-        done = self.board.arm(n * m)
+        n = self.probe.n
+        await self.probe.arm(self.next_i, m)
         cpu0 = self.stack.server.cpu_seconds()
-        mine0 = time.process_time()
+        mine0 = self.probe.cpu_seconds()
         t0 = now_ns()
         await self.stack.broadcast_burst(self.http, self.next_i, m, t0)
-        end = await wait_done(self.board, timeout, f"burst of {m} to {n}")
+        result = _check(await self.probe.result(timeout), f"burst of {m} to {n}")
+        end = now_ns()
+        self.frame_bytes = result["frame_bytes"]
         cpu = self.stack.server.cpu_seconds() - cpu0
-        mine = time.process_time() - mine0
-        assert done.done()
+        mine = self.probe.cpu_seconds() - mine0
         self.next_i += m
-        self.delivered += m
-        check_complete(self.board, self.conns, self.delivered, f"burst of {m} to {n}")
         wall = (end - t0) / 1e9
         return n * m / wall, cpu * 1e6 / (n * m), 100 * mine / wall
 
@@ -82,12 +76,9 @@ async def measure(stack: Stack, sizes: Sizes, workdir: Path) -> list[Measure]:
     out: list[Measure] = []
     for n in sizes.fanout_n:
         await stack.start()
-        board = Board()
-        conns = make_conns(n, board, sample_every=10)
+        probe = await LatencyProbe.open(stack, [f"u{k}" for k in range(n)], sample_every=0)
+        session = _Session(stack, probe)
         try:
-            await stack.dialer.open_all(conns)
-            resume_when_closed(stack, conns, board)
-            session = _Session(stack, conns, board)
             m = burst_size(sizes, n)
             await session.burst(min(m, 10), sizes.timeout)  # warm-up, not counted
             rates, cpus, mine = [], [], []
@@ -96,14 +87,7 @@ async def measure(stack: Stack, sizes: Sizes, workdir: Path) -> list[Measure]:
                 rates.append(rate)
                 cpus.append(cpu)
                 mine.append(gen)
-            extra = {
-                "bursts": rates,
-                "m": m,
-                "frame_bytes": board.frame_bytes,
-                "generator_cpu_pct": mine,
-                "kicked": board.kicked,
-                "drops": board.drops,
-            }
+            extra = {"bursts": rates, "m": m, "generator_cpu_pct": mine}
             rate = statistics.median(rates)
             cpu = statistics.median(cpus)
             busy = cpu * rate / 1e4  # % of the server's core
@@ -115,10 +99,11 @@ async def measure(stack: Stack, sizes: Sizes, workdir: Path) -> list[Measure]:
             out.append(Measure(f"N={n}", "deliveries/s", rate, note=note, extra=extra))
             out.append(Measure(f"N={n}", "server CPU µs/delivery", cpu, "lower"))
             out.append(Measure(f"N={n}", "server core busy %", busy, compare=False))
-            frame = board.frame_bytes
+            frame = session.frame_bytes
             out.append(Measure(f"N={n}", "bytes per message frame", frame, "lower", compare=False))
         finally:
-            close_all(conns)
+            session.http.close()
+            await probe.close()
             await stack.stop()
     out += await _latency(stack, sizes)
     return out
