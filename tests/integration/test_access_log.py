@@ -59,5 +59,7 @@ async def test_access_log_setting_decides_whether_requests_are_logged(
         logger = logging.getLogger("uvicorn.access")
         handlers = logger.handlers
         assert logger.hasHandlers() is enabled
+        direct = logs._plain_handler(logger)
     if enabled:
         assert [type(h) for h in handlers] == [logs.BatchedStreamHandler]
+        assert direct is handlers[0]  # uvicorn's default setup: publishes take the short way

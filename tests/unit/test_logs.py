@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 from pathlib import Path
+
+from uvicorn.logging import AccessFormatter
 
 from tocsin.web import logs
 
@@ -44,3 +47,42 @@ def test_uvicorn_access_handler_is_replaced_with_the_same_formatter() -> None:
         assert sum(isinstance(f, logs.RedactQuery) for f in logger.filters) == 1
     finally:
         logger.handlers = saved
+
+
+def test_publish_lines_written_directly_are_what_uvicorn_would_write() -> None:
+    """log_request skips the LogRecord only when that changes nothing in the output."""
+    logger = logs.access_logger
+    saved = (list(logger.handlers), list(logger.filters), logger.propagate, logger.level)
+    cases = [
+        ("127.0.0.1:5000", "POST", "/v1/notifications", 202),
+        ("10.0.0.7:41234", "POST", "/v1/notifications/batch?x=secret", 413),
+        ("-", "POST", "/v1/notifications", 599),  # no reason phrase
+    ]
+    try:
+        logger.handlers, logger.filters = [], []
+        logger.propagate = False
+        logger.setLevel(logging.INFO)
+        logger.addFilter(logs.RedactQuery())
+        outputs = []
+        for direct in (True, False):
+            stream = io.StringIO()
+            handler = logs.BatchedStreamHandler(stream)
+            handler.setFormatter(AccessFormatter(fmt=logs.UVICORN_ACCESS_FORMAT, use_colors=False))
+            if not direct:
+                handler.addFilter(logging.Filter())  # any change to the setup: via logging
+            logger.handlers = [handler]
+            assert (logs._plain_handler(logger) is handler) is direct
+            for case in cases:
+                logs.log_request(*case)
+            outputs.append(stream.getvalue())
+            handler.close()
+        assert outputs[0] == outputs[1]
+        assert "secret" not in outputs[0]
+        assert outputs[0].splitlines()[0] == (
+            'INFO:     127.0.0.1:5000 - "POST /v1/notifications HTTP/1.1" 202 Accepted'
+        )
+        logger.setLevel(logging.WARNING)
+        logs.log_request(*cases[0])  # below the level: nothing, not even a record
+    finally:
+        logger.handlers, logger.filters, logger.propagate, _ = saved
+        logger.setLevel(saved[3])

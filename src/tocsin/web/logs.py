@@ -1,13 +1,25 @@
 """Access logs: without query strings (tickets and cursors in URLs never reach a log file),
-and written in batches, so a busy node spends no system call per request on its log."""
+and written in batches, so a busy node spends no system call per request on its log.
+
+Requests answered outside ASGI (publishes) are logged by :func:`log_request`, which gives
+the same line as uvicorn's access logger; when that logger has its default setup it writes
+the text straight into the handler, without a LogRecord (the logging machinery costs more
+than the rest of answering a publish).
+"""
 
 from __future__ import annotations
 
+import http
 import logging
 import threading
 from typing import TextIO
 
+from uvicorn.logging import AccessFormatter
+
 FLUSH_SECONDS = 0.05
+ACCESS = '%s - "%s %s HTTP/%s" %d'  # the arguments of uvicorn's access records
+UVICORN_ACCESS_FORMAT = '%(levelprefix)s %(client_addr)s - "%(request_line)s" %(status_code)s'
+access_logger = logging.getLogger("uvicorn.access")
 
 
 class RedactQuery(logging.Filter):
@@ -43,6 +55,12 @@ class BatchedStreamHandler(logging.StreamHandler[TextIO]):
             self._timer = None
             super().flush()
 
+    def write_line(self, line: str) -> None:
+        """Write an already formatted line (as ``emit`` would after formatting)."""
+        with self.lock:  # type: ignore[union-attr]
+            self.stream.write(line + self.terminator)
+        self.flush()
+
     def close(self) -> None:
         with self.lock:  # type: ignore[union-attr]
             if self._timer is not None:
@@ -63,3 +81,48 @@ def prepare_access_log() -> None:
             batched.setFormatter(handler.formatter)
             batched.setLevel(handler.level)
             logger.handlers[index] = batched
+
+
+def log_request(client: str, method: str, path: str, status: int) -> None:
+    """One access log line for a request answered outside ASGI."""
+    logger = access_logger
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    handler = _plain_handler(logger)
+    if handler is None:  # a custom setup: a record, for whatever it does with them
+        args = (client, method, path, "1.1", status)
+        logger.handle(logger.makeRecord(logger.name, logging.INFO, "", 0, ACCESS, args, None))
+        return
+    if "?" in path:
+        path = path.partition("?")[0] + "?[redacted]"
+    handler.write_line(
+        f'INFO:     {client} - "{method} {path} HTTP/1.1" {status} {_phrase(status)}'
+    )
+
+
+def _plain_handler(logger: logging.Logger) -> BatchedStreamHandler | None:
+    """The logger's only handler if the setup is uvicorn's default (plain text, nothing but
+    RedactQuery filtering), so that writing the line directly changes nothing."""
+    handlers = logger.handlers
+    if len(handlers) != 1 or logger.propagate or logger.disabled:
+        return None
+    handler = handlers[0]
+    formatter = handler.formatter
+    if (
+        type(handler) is not BatchedStreamHandler
+        or handler.filters
+        or handler.level > logging.INFO
+        or type(formatter) is not AccessFormatter
+        or formatter.use_colors
+        or formatter._fmt != UVICORN_ACCESS_FORMAT
+        or any(type(f) is not RedactQuery for f in logger.filters)
+    ):
+        return None
+    return handler
+
+
+def _phrase(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return ""

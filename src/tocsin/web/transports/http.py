@@ -11,7 +11,6 @@ makes uvicorn queue any pipelined request behind it, so answers keep their order
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Any
 
 import httptools
@@ -19,13 +18,13 @@ from uvicorn.protocols.http.flow_control import FlowControl
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.utils import get_local_addr, get_remote_addr, is_ssl
 
+from tocsin.web.logs import log_request
 from tocsin.web.node import Node
 from tocsin.web.transports import publish
 from tocsin.web.transports.publish import PublishCall
 from tocsin.web.transports.sse import PATH, SseConnection
 
 _PATH = PATH.encode()
-ACCESS = '%s - "%s %s HTTP/%s" %d'
 
 
 class _Answering:
@@ -181,14 +180,10 @@ class HttpProtocol(HttpToolsProtocol):
             super().shutdown()
 
     def _log(self, status: int, path: str) -> None:
-        logger = self.access_logger
-        if self.access_log and logger.isEnabledFor(logging.INFO):
-            # The arguments uvicorn's access formatter (and RedactQuery) expect. The record is
-            # made here rather than by logger.info, which would walk the stack for its caller.
+        if self.access_log:
             self._look_up_addresses()
             client = f"{self.client[0]}:{self.client[1]}" if self.client else "-"
-            args = (client, "POST", path, "1.1", status)
-            logger.handle(logger.makeRecord(logger.name, logging.INFO, "", 0, ACCESS, args, None))
+            log_request(client, "POST", path, status)
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
