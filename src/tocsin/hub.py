@@ -125,6 +125,10 @@ class Hub:
         entry = self._by_user.get(user)
         return 0 if entry is None else len(_as_tuple(entry))
 
+    def subscribers(self) -> list[Subscriber]:
+        """Every connection here, a snapshot."""
+        return self._subscribers()
+
     def _subscribers(self, users: Iterable[str] | None = None) -> list[Subscriber]:
         """The connections of ``users`` (of everyone if None), a snapshot."""
         by_user = self._by_user

@@ -114,3 +114,40 @@ async def test_a_silent_client_is_closed_for_heartbeat_timeout(tmp_path: Path) -
     opcode, payload = frames[-1]
     assert opcode == 8
     assert int.from_bytes(payload[:2], "big") == 4010
+
+
+async def test_shutdown_asks_every_stream_to_come_back_and_waits_for_them(
+    tmp_path: Path,
+) -> None:
+    """Streams are not uvicorn connections one by one, yet shutting down still closes each
+    (WebSocket with 1012, authenticated or not; event streams end) before the server stops."""
+    import time
+
+    import httpx
+
+    from tests.integration.test_sse_poll import ticket
+
+    stopped_after = 0.0
+    async with run_server(make_settings(tmp_path)) as server:
+        authenticated = await server.connect("alice")
+        assert orjson.loads(await authenticated.recv())["type"] == "ready"
+        anonymous = await websockets.connect(server.ws_url)  # no auth sent yet
+        client = httpx.AsyncClient(base_url=server.url, timeout=10)
+        url = f"/v1/sse?ticket={await ticket(server, 'bob')}"
+        stream = await client.send(client.build_request("GET", url), stream=True)
+        lines = stream.aiter_lines()
+        while (await anext(lines)) != "":  # the retry line, then the ready event
+            pass
+        started = time.monotonic()
+    stopped_after = time.monotonic() - started
+    for ws in (authenticated, anonymous):
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await asyncio.wait_for(ws.recv(), 5)
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 1012
+    rest = [line async for line in lines]  # the stream ended
+    assert all("notification" not in line for line in rest)
+    await stream.aclose()
+    await client.aclose()
+    assert stopped_after < 3  # closed promptly, not by the 5 s abort or the 10 s timeout

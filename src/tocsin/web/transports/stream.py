@@ -19,6 +19,7 @@ import abc
 import asyncio
 import enum
 import time
+import weakref
 from typing import Any, cast
 
 from tocsin.auth.tokens import Principal
@@ -55,7 +56,7 @@ class LiveStream(asyncio.Protocol, abc.ABC):
         "_last_seen",
         "_low",
         "_outbox",
-        "_server_state",
+        "_streams",
         "_task",
         "node",
         "state",
@@ -67,7 +68,7 @@ class LiveStream(asyncio.Protocol, abc.ABC):
 
     def __init__(self, node: Node, server_state: Any = None) -> None:
         self.node = node
-        self._server_state = server_state
+        self._streams = None if server_state is None else OpenStreams.of(server_state, node)
         self.state = State.HANDSHAKE
         self.user = ""
         self.transport: asyncio.Transport | None = None
@@ -99,8 +100,8 @@ class LiveStream(asyncio.Protocol, abc.ABC):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
-        if self._server_state is not None:
-            self._server_state.connections.add(self)
+        if self._streams is not None:
+            self._streams.opened(self)
 
     def eof_received(self) -> bool | None:
         return None  # close the transport
@@ -116,8 +117,8 @@ class LiveStream(asyncio.Protocol, abc.ABC):
             self._drain.set_result(None)
         self._outbox = None
         self._held = None
-        if self._server_state is not None:
-            self._server_state.connections.discard(self)
+        if self._streams is not None:
+            self._streams.closed(self)
 
     def pause_writing(self) -> None:
         if self._drain is None or self._drain.done():
@@ -208,6 +209,8 @@ class LiveStream(asyncio.Protocol, abc.ABC):
         self.user = principal.user
         self.state = State.STARTING
         self.node.hub.add(self)
+        if self._streams is not None:
+            self._streams.authenticated(self)
         self._task = asyncio.get_running_loop().create_task(self._start(after))
 
     async def _start(self, after: int | None) -> None:
@@ -317,3 +320,58 @@ class LiveStream(asyncio.Protocol, abc.ABC):
         self._abort_timer = asyncio.get_running_loop().call_later(
             CLOSE_GRACE_SECONDS, transport.abort
         )
+
+
+class OpenStreams:
+    """The streams of one uvicorn server, standing in its set of connections as one entry.
+
+    uvicorn keeps that set to shut connections down and wait for them; an entry per idle
+    stream would cost ~55 bytes each. Authenticated streams are found through the hub, so
+    only the few still authenticating are held here. On shutdown every stream is asked to
+    leave (1012), and the entry leaves the set once the last one has closed.
+    """
+
+    __slots__ = ("__weakref__", "_connections", "_hub", "_open", "_shutting_down", "_unknown")
+    _by_server: weakref.WeakKeyDictionary[Any, OpenStreams] = weakref.WeakKeyDictionary()
+
+    def __init__(self, connections: set[Any], node: Node) -> None:
+        self._connections = connections
+        self._hub = node.hub
+        self._open = 0
+        self._unknown: set[LiveStream] = set()  # not authenticated yet: not in the hub
+        self._shutting_down = False
+
+    @classmethod
+    def of(cls, server_state: Any, node: Node) -> OpenStreams:
+        """The entry of ``server_state`` (uvicorn's ServerState), made on first use."""
+        streams = cls._by_server.get(server_state)
+        if streams is None:
+            streams = cls._by_server[server_state] = cls(server_state.connections, node)
+        return streams
+
+    def __len__(self) -> int:
+        return self._open
+
+    def opened(self, stream: LiveStream) -> None:
+        self._open += 1
+        self._unknown.add(stream)
+        self._connections.add(self)
+
+    def authenticated(self, stream: LiveStream) -> None:
+        self._unknown.discard(stream)
+
+    def closed(self, stream: LiveStream) -> None:
+        self._open -= 1
+        self._unknown.discard(stream)
+        if self._shutting_down and self._open <= 0:
+            self._connections.discard(self)
+
+    def shutdown(self) -> None:
+        """Server shutdown (called by uvicorn): every stream is asked to come back later."""
+        self._shutting_down = True
+        streams = [*self._unknown, *self._hub.subscribers()]
+        for stream in streams:
+            if isinstance(stream, LiveStream):
+                stream.shutdown()
+        if self._open <= 0:
+            self._connections.discard(self)
