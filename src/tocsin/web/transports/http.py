@@ -1,30 +1,57 @@
-"""uvicorn's HTTP protocol, taught two shortcuts around ASGI for the hot paths:
+"""uvicorn's HTTP protocol, taught shortcuts around ASGI for the hot paths:
 
-- ``GET /v1/sse`` hands the socket to the raw SSE stream;
-- ``POST /v1/notifications`` (and ``/batch``) is answered by ``transports.publish``.
+- ``GET /v1/sse`` hands the socket to the raw SSE stream (``transports.sse``);
+- ``POST /v1/notifications`` (and ``/batch``) is answered by ``transports.publish`` once its
+  body is in;
+- ``POST /v1/tickets`` is answered by ``transports.tickets`` as soon as its head is parsed:
+  the route never reads the body either; what comes of it is dropped.
 
-Every other request goes through ASGI as usual. A shortcut is taken only when no response
-is being written on the connection; while a publish is answered, a stand-in request cycle
-makes uvicorn queue any pipelined request behind it, so answers keep their order.
+Every other request, and every other method on these paths (a CORS preflight ``OPTIONS``),
+goes through ASGI as usual; the FastAPI routes stay for the OpenAPI document and answer
+whenever a shortcut is not taken. The shortcuts keep HTTP/1.1 as uvicorn serves the routes
+(tests/integration/test_publish_lane.py and test_ticket_lane.py):
+
+- A shortcut is taken only when no response is being written on the connection: a request
+  pipelined behind an unfinished response goes to ASGI, which queues it.
+- Answers keep their order. While a publish is answered, a stand-in request cycle
+  (``_Answering``) makes uvicorn queue any request pipelined behind it; a ticket is answered
+  at once, before anything behind it is parsed.
+- Answers carry the headers the routes' would (``_frame``): uvicorn's default headers
+  (``date``), the answer's, ``content-length`` and ``content-type``, then what Starlette's
+  ``CORSMiddleware`` adds for the request's Origin (``_cors``) and ``connection: close``.
+- Keep-alive: HTTP/1.0, ``Connection: close``, graceful shutdown or a 500 close the connection
+  after the answer; otherwise the keep-alive timeout runs while it is idle.
+- ``Expect: 100-continue``: a publish gets ``100 Continue`` before its body is read; a ticket
+  is answered without it, like the route, which never asks for the body.
+- A declared body over ``max_body_bytes`` gets 413 and the connection closes unread; a
+  streamed publish body over it gets 413, the rest is dropped and the connection goes on.
+- Every answer has its access log line (``_log``), as uvicorn writes them.
+- Graceful shutdown: a publish being answered is answered first, then the connection closes.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 import httptools
+import orjson
 from uvicorn.protocols.http.flow_control import FlowControl
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.protocols.utils import get_local_addr, get_remote_addr, is_ssl
 
+from tocsin.errors import PayloadTooLarge
 from tocsin.web.logs import log_request
 from tocsin.web.node import Node
-from tocsin.web.transports import publish
+from tocsin.web.transports import publish, tickets
 from tocsin.web.transports.publish import PublishCall
 from tocsin.web.transports.sse import PATH, SseConnection
 
 _PATH = PATH.encode()
+_VARY = b"vary: Origin\r\n"
+
+Headers = list[tuple[str, str]]
 
 
 class _Answering:
@@ -38,15 +65,24 @@ class _Answering:
         self.message_event = asyncio.Event()
 
 
+@dataclass(slots=True)
+class _Head:
+    """What the answer to a shortcut request needs from its head."""
+
+    target: str  # path and query, for the access log
+    keep_alive: bool
+    cors: bytes  # header lines
+
+
 class HttpProtocol(HttpToolsProtocol):
-    """HTTP/1.1 for the ASGI app, with the SSE endpoint taken out of ASGI."""
+    """HTTP/1.1 for the ASGI app, with the hot endpoints taken out of ASGI."""
 
     def __init__(self, node: Node, **uvicorn: Any) -> None:
         super().__init__(**uvicorn)
         self._node = node
         self._sse_target: tuple[dict[str, str], str] | None = None
-        self._call: PublishCall | None = None
-        self._discarding = False  # after a 413: the rest of the body is ignored
+        self._receiving: tuple[_Head, PublishCall] | None = None
+        self._discarding = False  # answered before its body ended: the rest is dropped
         self._finished = False  # handed over or closing: pipelined requests are ignored
         self._closing_after_answer = False
         self._answering: _Answering | None = None
@@ -72,28 +108,16 @@ class HttpProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         if self._finished:
-            return  # a request pipelined behind an event stream or a closing 413
+            return  # a request pipelined behind an event stream or a closing answer
         path = self._shortcut_path()
-        if path == _PATH and self.parser.get_method() == b"GET":
+        method = self.parser.get_method()
+        if path == _PATH and method == b"GET":
             query = httptools.parse_url(self.url).query or b""
             self._sse_target = (self._header_dict(), query.decode("latin-1"))
             self._finished = True
             return
-        if path in publish.PATHS and self.parser.get_method() == b"POST":
-            headers = self._header_dict()
-            length = headers.get("content-length")
-            limit = self._node.settings.max_body_bytes
-            if length is not None and (not length.isdigit() or int(length) > limit):
-                self._refuse_too_large(close=True)  # do not read a body that large
-                return
-            self._call = PublishCall(
-                headers=headers,
-                batch=publish.PATHS[path],
-                keep_alive=self.parser.should_keep_alive(),
-                path=self.url.decode("latin-1"),
-            )
-            if headers.get("expect", "").lower() == "100-continue":
-                self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        if method == b"POST" and (path == tickets.PATH or path in publish.PATHS):
+            self._take(path)
             return
         if not (self.parser.should_upgrade() and self._should_upgrade()):  # for ASGI
             self._look_up_addresses()
@@ -112,6 +136,36 @@ class HttpProtocol(HttpToolsProtocol):
             return None
         return path
 
+    def _take(self, path: bytes) -> None:
+        """Start answering a POST shortcut request whose head is parsed."""
+        head = _Head(
+            target=self.url.decode("latin-1"),
+            keep_alive=self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive(),
+            cors=self._cors(),
+        )
+        length = self._header(b"content-length")
+        if length is not None and (
+            not length.isdigit() or int(length) > self._node.settings.max_body_bytes
+        ):
+            self._refuse_too_large(head, close=True)  # do not read a body that large
+        elif path == tickets.PATH:
+            authorization = self._header(b"authorization")
+            credentials = None if authorization is None else authorization.decode("latin-1")
+            self._reply(head, *tickets.answer(self._node, credentials))
+            self._discarding = not self._finished
+        else:
+            call = PublishCall(headers=self._header_dict(), batch=publish.PATHS[path])
+            self._receiving = (head, call)
+            if self.expect_100_continue:
+                self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def _header(self, name: bytes) -> bytes | None:
+        """The first value of a header, as Starlette's ``Headers.get`` reads it."""
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
+
     def _header_dict(self) -> dict[str, str]:
         headers: dict[str, str] = {}
         for name, value in self.headers:
@@ -120,57 +174,101 @@ class HttpProtocol(HttpToolsProtocol):
             headers[key] = f"{headers[key]}, {text}" if key in headers else text
         return headers
 
+    def _cors(self) -> bytes:
+        """The headers Starlette's ``CORSMiddleware``, as ``web/app.py`` configures it, adds
+        to a response that is not a preflight's: none when no origin is allowed (there is no
+        middleware); ``access-control-allow-origin`` with ``*`` when every origin is, or the
+        request's Origin when it is listed; and ``vary: Origin``, even without an Origin."""
+        allowed = self._node.settings.allowed_origins
+        if not allowed:
+            return b""
+        origin = self._header(b"origin")
+        if origin is not None:
+            if "*" in allowed:
+                return b"access-control-allow-origin: *\r\n" + _VARY
+            if origin.decode("latin-1") in allowed:
+                return b"access-control-allow-origin: " + origin + b"\r\n" + _VARY
+        return _VARY
+
     def on_body(self, body: bytes) -> None:
-        call = self._call
-        if call is not None:
+        receiving = self._receiving
+        if receiving is not None:
+            head, call = receiving
             call.body += body
             if len(call.body) > self._node.settings.max_body_bytes:
-                self._refuse_too_large(close=not call.keep_alive)
+                self._refuse_too_large(head, close=not head.keep_alive)
         elif not self._finished and not self._discarding:
             super().on_body(body)
 
     def on_message_complete(self) -> None:
         if self._finished:
             return
-        if self._discarding:  # a 413 was sent, the connection stays: wait for the next request
+        if self._discarding:  # answered already, and now idle: wait for the next request
             self._discarding = False
-            self.on_response_complete()
+            if self.timeout_keep_alive_task is None and not self.transport.is_closing():
+                # The body came after the answer and stopped the keep-alive timeout.
+                self.timeout_keep_alive_task = self.loop.call_later(
+                    self.timeout_keep_alive, self.timeout_keep_alive_handler
+                )
             return
-        call, self._call = self._call, None
-        if call is not None:
+        receiving, self._receiving = self._receiving, None
+        if receiving is not None:
             answering = self._answering = _Answering()
             self.cycle = answering  # type: ignore[assignment]
             self.flow.pause_reading()
-            task = self.loop.create_task(self._answer(call, answering))
+            task = self.loop.create_task(self._answer(*receiving, answering))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
         else:
             super().on_message_complete()
 
-    def _refuse_too_large(self, *, close: bool) -> None:
+    def _refuse_too_large(self, head: _Head, *, close: bool) -> None:
         """Answer 413 at once; the rest of a streamed body is read and dropped."""
-        self._call = None
-        self._discarding = True
-        self._finished = close
-        self._log(413, self.url.decode("latin-1"))
-        limit = self._node.settings.max_body_bytes
-        self.transport.write(publish.too_large(limit, close=close))
-        if close:
-            self.transport.close()
+        self._receiving = None
+        head.keep_alive = head.keep_alive and not close
+        error = PayloadTooLarge(
+            f"The body is larger than {self._node.settings.max_body_bytes} bytes."
+        )
+        self._reply(head, 413, [], orjson.dumps(error.to_dict()))
+        self._discarding = not self._finished
 
-    async def _answer(self, call: PublishCall, answering: _Answering) -> None:
+    async def _answer(self, head: _Head, call: PublishCall, answering: _Answering) -> None:
         # self.cycle may already be a request pipelined behind this one.
-        status, response = await publish.answer(self._node, call)
+        status, headers, body = await publish.answer(self._node, call)
         if self.transport.is_closing() or self.transport.get_protocol() is not self:
             return
-        self._log(status, call.path)
-        self.transport.write(response)
         answering.response_complete = True
         self._answering = None
-        if call.keep_alive and not self._closing_after_answer:
-            self.on_response_complete()  # resume reading; next pipelined request or keep-alive
-        else:
+        self._reply(head, status, headers, body)
+
+    def _reply(self, head: _Head, status: int, headers: Headers, body: bytes) -> None:
+        """Write, and log, the answer to a shortcut request; then go on to the next request
+        (one pipelined behind it, or the keep-alive timeout), or close the connection: after
+        a 500, as uvicorn does when the app raised."""
+        keep_alive = head.keep_alive and status != 500 and not self._closing_after_answer
+        self._log(status, head)
+        self.transport.write(self._frame(status, headers, body, head.cors, keep_alive))
+        if not keep_alive:
+            self._finished = True
             self.transport.close()
+        self.on_response_complete()  # counts the request; returns at once when closing
+
+    def _frame(
+        self, status: int, headers: Headers, body: bytes, cors: bytes, keep_alive: bool
+    ) -> bytes:
+        """The response as uvicorn writes the route's: the same headers, in the same order
+        (header names in lower case, as Starlette's ``Response`` writes them)."""
+        parts = [STATUS_LINE[status]]
+        for name, value in self.server_state.default_headers:
+            parts += (name, b": ", value, b"\r\n")
+        for key, text in headers:
+            parts.append(f"{key.lower()}: {text}\r\n".encode("latin-1"))
+        parts.append(b"content-length: %d\r\ncontent-type: application/json\r\n" % len(body))
+        parts.append(cors)
+        if not keep_alive:
+            parts.append(b"connection: close\r\n")
+        parts += (b"\r\n", body)
+        return b"".join(parts)
 
     def shutdown(self) -> None:
         """Server shutdown: a publish being answered is answered first, then closed."""
@@ -179,11 +277,11 @@ class HttpProtocol(HttpToolsProtocol):
         else:
             super().shutdown()
 
-    def _log(self, status: int, path: str) -> None:
+    def _log(self, status: int, head: _Head) -> None:
         if self.access_log:
             self._look_up_addresses()
             client = f"{self.client[0]}:{self.client[1]}" if self.client else "-"
-            log_request(client, "POST", path, status)
+            log_request(client, "POST", head.target, status)
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
