@@ -1,4 +1,6 @@
-"""Scenario 1: idle memory. N connected clients; server RSS over its baseline, divided by N."""
+"""Scenario 1: idle memory. N connected clients; server RSS over its baseline, divided by N;
+and between two steps, the RSS each added client cost (fixed costs, such as caches that
+fill once or tables that grow in steps, weigh on the first figure but not on this one)."""
 
 from __future__ import annotations
 
@@ -87,6 +89,7 @@ async def _one_transport(stack: Stack, sizes: Sizes, transport: str) -> list[Mea
         _drop(held, streams)
         await asyncio.sleep(sizes.settle)
         baseline = await settle_rss(stack, every=sizes.settle / 10)
+        before: tuple[int, int] | None = None  # (n, rss) of the previous step
         for n in steps(sizes):
             await grow(n)
             await asyncio.sleep(sizes.settle)
@@ -94,6 +97,11 @@ async def _one_transport(stack: Stack, sizes: Sizes, transport: str) -> list[Mea
             extra = {"rss_mb": round(rss / 2**20, 1), "baseline_mb": round(baseline / 2**20, 1)}
             value = (rss - baseline) / n / 1024
             out.append(Measure(f"{transport} N={n}", "KB/conn", value, "lower", extra=extra))
+            if before is not None:
+                added = (rss - before[1]) / (n - before[0]) / 1024
+                case = f"{transport} N={before[0]}->{n}"
+                out.append(Measure(case, "KB per added conn", added, "lower"))
+            before = (n, rss)
     finally:
         _drop(held, streams)
     return out

@@ -63,3 +63,46 @@ async def test_access_log_setting_decides_whether_requests_are_logged(
     if enabled:
         assert [type(h) for h in handlers] == [logs.BatchedStreamHandler]
         assert direct is handlers[0]  # uvicorn's default setup: publishes take the short way
+
+
+async def test_shortcut_lines_name_the_client_as_uvicorn_does_behind_a_proxy(
+    server: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Behind a trusted proxy (127.0.0.1 by default) uvicorn logs the X-Forwarded-For client;
+    the publish and ticket shortcuts log the same client as an ASGI request."""
+    caplog.set_level(logging.INFO, logger="uvicorn.access")
+    logging.getLogger("uvicorn.access").addHandler(caplog.handler)
+    forwarded = {"X-Forwarded-For": "203.0.113.9"}
+    try:
+        async with server.http() as client:
+            await client.get("/healthz", headers=forwarded)
+            body = {"to": {"users": ["alice"]}, "title": "hi"}
+            publish = await client.post(
+                "/v1/notifications", json=body, headers={**server.key_headers(), **forwarded}
+            )
+            assert publish.status_code == 202
+            ticket = await client.post(
+                "/v1/tickets", headers={**server.user_headers("alice"), **forwarded}
+            )
+            assert ticket.status_code == 200
+    finally:
+        logging.getLogger("uvicorn.access").removeHandler(caplog.handler)
+    records = [r for r in caplog.records if r.name == "uvicorn.access"]
+    assert len(records) == 3
+    clients = {r.args[0] for r in records if isinstance(r.args, tuple)}
+    assert len(clients) == 1
+    assert next(iter(clients)).startswith("203.0.113.9:")
+
+
+async def test_a_repeated_header_counts_once_as_in_the_routes(server: Running) -> None:
+    """Like Starlette, the publish shortcut reads the first of repeated headers."""
+    async with server.http() as client:
+        response = await client.post(
+            "/v1/notifications",
+            json={"to": {"users": ["alice"]}, "title": "hi"},
+            headers=[
+                ("Authorization", f"Bearer {server.api_key}"),
+                ("Authorization", "Bearer not-a-key"),
+            ],
+        )
+    assert response.status_code == 202, response.text

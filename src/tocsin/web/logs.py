@@ -1,7 +1,7 @@
 """Access logs: without query strings (tickets and cursors in URLs never reach a log file),
 and written in batches, so a busy node spends no system call per request on its log.
 
-Requests answered outside ASGI (publishes) are logged by :func:`log_request`, which gives
+Requests answered outside ASGI (publishes, tickets) are logged by :func:`log_request`, which gives
 the same line as uvicorn's access logger; when that logger has its default setup it writes
 the text straight into the handler, without a LogRecord (the logging machinery costs more
 than the rest of answering a publish).
@@ -83,20 +83,22 @@ def prepare_access_log() -> None:
             logger.handlers[index] = batched
 
 
-def log_request(client: str, method: str, path: str, status: int) -> None:
+def log_request(
+    client: str, method: str, path: str, status: int, http_version: str = "1.1"
+) -> None:
     """One access log line for a request answered outside ASGI."""
     logger = access_logger
     if not logger.isEnabledFor(logging.INFO):
         return
     handler = _plain_handler(logger)
     if handler is None:  # a custom setup: a record, for whatever it does with them
-        args = (client, method, path, "1.1", status)
+        args = (client, method, path, http_version, status)
         logger.handle(logger.makeRecord(logger.name, logging.INFO, "", 0, ACCESS, args, None))
         return
     if "?" in path:
         path = path.partition("?")[0] + "?[redacted]"
     handler.write_line(
-        f'INFO:     {client} - "{method} {path} HTTP/1.1" {status} {_phrase(status)}'
+        f'INFO:     {client} - "{method} {path} HTTP/{http_version}" {status} {_phrase(status)}'
     )
 
 

@@ -32,11 +32,14 @@ whenever a shortcut is not taken. The shortcuts keep HTTP/1.1 as uvicorn serves 
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 import httptools
 import orjson
+from uvicorn.config import Config
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from uvicorn.protocols.http.flow_control import FlowControl
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.protocols.utils import get_local_addr, get_remote_addr, is_ssl
@@ -70,8 +73,10 @@ class _Head:
     """What the answer to a shortcut request needs from its head."""
 
     target: str  # path and query, for the access log
+    http_version: str
     keep_alive: bool
     cors: bytes  # header lines
+    forwarded_for: str | None  # X-Forwarded-For, for the access log
 
 
 class HttpProtocol(HttpToolsProtocol):
@@ -138,10 +143,14 @@ class HttpProtocol(HttpToolsProtocol):
 
     def _take(self, path: bytes) -> None:
         """Start answering a POST shortcut request whose head is parsed."""
+        version = self.parser.get_http_version()
+        forwarded = [value for name, value in self.headers if name == b"x-forwarded-for"]
         head = _Head(
             target=self.url.decode("latin-1"),
-            keep_alive=self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive(),
+            http_version=version,
+            keep_alive=version != "1.0" and self.parser.should_keep_alive(),
             cors=self._cors(),
+            forwarded_for=b", ".join(forwarded).decode("latin-1") if forwarded else None,
         )
         length = self._header(b"content-length")
         if length is not None and (
@@ -167,11 +176,10 @@ class HttpProtocol(HttpToolsProtocol):
         return None
 
     def _header_dict(self) -> dict[str, str]:
+        """Header names to their first value, as Starlette's ``Headers`` reads them."""
         headers: dict[str, str] = {}
         for name, value in self.headers:
-            key = name.decode("latin-1")
-            text = value.decode("latin-1")
-            headers[key] = f"{headers[key]}, {text}" if key in headers else text
+            headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
         return headers
 
     def _cors(self) -> bytes:
@@ -279,9 +287,20 @@ class HttpProtocol(HttpToolsProtocol):
 
     def _log(self, status: int, head: _Head) -> None:
         if self.access_log:
-            self._look_up_addresses()
-            client = f"{self.client[0]}:{self.client[1]}" if self.client else "-"
-            log_request(client, "POST", head.target, status)
+            log_request(self._log_client(head), "POST", head.target, status, head.http_version)
+
+    def _log_client(self, head: _Head) -> str:
+        """The client as uvicorn's access log shows it: behind a trusted proxy, the address
+        X-Forwarded-For gives (what uvicorn's ProxyHeadersMiddleware puts in the scope)."""
+        self._look_up_addresses()
+        client = self.client
+        if client and head.forwarded_for and self.config.proxy_headers:
+            trusted = _trusted_hosts(self.config)
+            if client[0] in trusted:
+                host, port = trusted.get_trusted_client_address(head.forwarded_for)
+                if host:
+                    client = (host, port)
+        return f"{client[0]}:{client[1]}" if client else "-"
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
@@ -301,3 +320,10 @@ class HttpProtocol(HttpToolsProtocol):
         self.parser = None  # type: ignore[assignment]
         self.headers = []
         self.scope = None  # type: ignore[assignment]
+
+
+@functools.cache
+def _trusted_hosts(config: Config) -> Any:
+    """uvicorn's own reading of ``forwarded_allow_ips`` (``--forwarded-allow-ips``)."""
+    no_app: Any = None
+    return ProxyHeadersMiddleware(no_app, trusted_hosts=config.forwarded_allow_ips).trusted_hosts
