@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,19 @@ import pytest
 from tests.contract.test_storage import publish, request
 from tocsin.storage import sqlite as sqlite_backend
 from tocsin.storage.sqlite import SqliteStorage
+
+
+@contextlib.asynccontextmanager
+async def opened(path: Path) -> AsyncIterator[tuple[SqliteStorage, sqlite_backend.SqliteDatabase]]:
+    """A SQLite store on ``path`` and its database, closed on exit."""
+    store = SqliteStorage(f"sqlite:///{path}")
+    await store.open()
+    try:
+        database = store._db
+        assert isinstance(database, sqlite_backend.SqliteDatabase)
+        yield store, database
+    finally:
+        await store.close()
 
 
 def wal_frames_left(path: Path) -> int:
@@ -24,11 +39,7 @@ async def test_the_writer_never_checkpoints_and_a_checkpoint_follows_commits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "tocsin.db"
-    store = SqliteStorage(f"sqlite:///{path}")
-    await store.open()
-    try:
-        database = store._db
-        assert isinstance(database, sqlite_backend.SqliteDatabase)
+    async with opened(path) as (store, database):
 
         def autocheckpoint(conn: sqlite3.Connection) -> int:
             return int(conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
@@ -51,8 +62,6 @@ async def test_the_writer_never_checkpoints_and_a_checkpoint_follows_commits(
         assert database._checkpointing is None
         # What the checkpoint copied is in the database file: nothing is left to copy.
         assert wal_frames_left(path) == 0
-    finally:
-        await store.close()
     assert not path.with_name(path.name + "-wal").exists() or (
         path.with_name(path.name + "-wal").stat().st_size == 0
     )  # closing copies everything and empties the WAL
@@ -62,11 +71,7 @@ async def test_a_failed_checkpoint_is_retried_and_loses_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "tocsin.db"
-    store = SqliteStorage(f"sqlite:///{path}")
-    await store.open()
-    try:
-        database = store._db
-        assert isinstance(database, sqlite_backend.SqliteDatabase)
+    async with opened(path) as (store, database):
         monkeypatch.setattr(sqlite_backend, "CHECKPOINT_SECONDS", 0.0)
         failures = 0
 
@@ -88,5 +93,3 @@ async def test_a_failed_checkpoint_is_retried_and_loses_nothing(
         assert wal_frames_left(path) == 0
         items = await store.replay("alice", after=0, upto=await store.current_seq(), limit=10)
         assert len(items) == 2
-    finally:
-        await store.close()
