@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -89,3 +90,5 @@ def test_serve_answers_health_and_publish(tmp_path: Path) -> None:
     # uvicorn shuts down gracefully, then re-raises SIGTERM as the exit status.
     assert process.returncode in (0, -15)
     assert b"Application shutdown complete" in output
+    # Tocsin's own lines come through uvicorn's handler and format.
+    assert re.search(rb"INFO: +Tocsin \S+ ready, storage: SQLite \S*tocsin\.db", output), output

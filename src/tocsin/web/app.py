@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import swagger_ui_bundle
 from fastapi import FastAPI, Request, Response
@@ -19,6 +20,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 import tocsin
 from tocsin.errors import TocsinError
+from tocsin.storage.sqlite import sqlite_path
 from tocsin.web.api import inbox, publish, realtime
 from tocsin.web.api.responses import json_response, validation_problem
 from tocsin.web.api.schemas import ErrorOut, HealthOut
@@ -49,6 +51,7 @@ def create_app(node: Node) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await node.start()
+        logger.info("Tocsin %s ready, storage: %s", tocsin.__version__, _where(node))
         try:
             yield
         finally:
@@ -189,3 +192,12 @@ def _error_handlers(app: FastAPI) -> None:
         code = STATUS_CODES.get(exc.status_code, "http_error")
         headers: dict[str, Any] | None = getattr(exc, "headers", None)
         return json_response({"code": code, "message": str(exc.detail)}, exc.status_code, headers)
+
+
+def _where(node: Node) -> str:
+    """The database, without credentials."""
+    database = node.settings.resolved_database_url
+    if database.startswith("sqlite:"):
+        return f"SQLite {sqlite_path(database)}"
+    url = urlsplit(database)
+    return f"PostgreSQL {url.hostname}:{url.port or 5432}{url.path}"

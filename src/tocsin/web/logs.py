@@ -128,3 +128,15 @@ def _phrase(status: int) -> str:
         return http.HTTPStatus(status).phrase
     except ValueError:
         return ""
+
+
+def route_tocsin_logs(level: str) -> None:
+    """Tocsin's own loggers write through uvicorn's default handler (stderr, uvicorn's
+    format), at ``level``; without it their warnings would reach stderr unformatted and their
+    information not at all. Call after uvicorn configured logging."""
+    tocsin = logging.getLogger("tocsin")
+    tocsin.setLevel(level.upper())
+    handlers = logging.getLogger("uvicorn").handlers
+    if handlers and not tocsin.handlers:
+        tocsin.handlers = list(handlers)
+        tocsin.propagate = False

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
 from typing import Any, cast
 
 import uvicorn
 
 from tocsin.settings import Settings
 from tocsin.web.app import create_app
-from tocsin.web.logs import prepare_access_log
+from tocsin.web.logs import prepare_access_log, route_tocsin_logs
 from tocsin.web.node import Node
 from tocsin.web.transports.http import HttpProtocol
 from tocsin.web.transports.websocket import WebSocketConnection
@@ -42,8 +41,9 @@ def uvicorn_config(node: Node, *, loop: str = "auto", **overrides: Any) -> uvico
 def serve(settings: Settings) -> None:
     """Run a node in the foreground until interrupted."""
     node = Node.from_settings(settings)
-    logging.getLogger("tocsin").setLevel(settings.log_level.upper())
-    server = uvicorn.Server(uvicorn_config(node))
+    config = uvicorn_config(node)
+    route_tocsin_logs(settings.log_level)
+    server = uvicorn.Server(config)
     asyncio.run(server.serve()) if _no_uvloop() else server.run()
 
 

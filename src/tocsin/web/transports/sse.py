@@ -96,7 +96,7 @@ class SseConnection(LiveStream):
                     + b"\r\nvary: origin\r\n"
                 )
         self.transport.write(head + b"\r\n" + sse.retry())
-        logger.info("GET %s 200 (sse, user %s)", PATH, principal.user)
+        logger.debug("GET %s 200 (sse, user %s)", PATH, principal.user)
         self._begin(principal, after)
 
     def _answer_error(self, status: int, code: str, message: str) -> None:
