@@ -48,13 +48,12 @@ from tocsin.errors import PayloadTooLarge
 from tocsin.web.logs import log_request
 from tocsin.web.node import Node
 from tocsin.web.transports import publish, tickets
+from tocsin.web.transports.answers import Headers
 from tocsin.web.transports.publish import PublishCall
 from tocsin.web.transports.sse import PATH, SseConnection
 
 _PATH = PATH.encode()
 _VARY = b"vary: Origin\r\n"
-
-Headers = list[tuple[str, str]]
 
 
 class _Answering:

@@ -8,7 +8,6 @@ Validation, errors and answers are the same as the routes'; ``transports.http`` 
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 
 import orjson
@@ -19,11 +18,9 @@ from tocsin.web.api.publish import publish_body
 from tocsin.web.api.responses import validation_problem
 from tocsin.web.api.schemas import BatchIn, NotificationIn
 from tocsin.web.node import Node
+from tocsin.web.transports.answers import Answer, internal_error, refused
 
 PATHS = {b"/v1/notifications": False, b"/v1/notifications/batch": True}
-logger = logging.getLogger("tocsin.web")
-
-Headers = list[tuple[str, str]]
 
 
 @dataclass(slots=True)
@@ -35,7 +32,7 @@ class PublishCall:
     body: bytearray = field(default_factory=bytearray)
 
 
-async def answer(node: Node, call: PublishCall) -> tuple[int, Headers, bytes]:
+async def answer(node: Node, call: PublishCall) -> Answer:
     """The status, the headers (besides content type and length) and the JSON body."""
     try:
         scheme, _, secret = call.headers.get("authorization", "").partition(" ")
@@ -53,9 +50,6 @@ async def answer(node: Node, call: PublishCall) -> tuple[int, Headers, bytes]:
         payload = {"items": items} if call.batch else items[0]
         return 202, list((extra or {}).items()), orjson.dumps(payload)
     except TocsinError as exc:
-        headers = [("www-authenticate", "Bearer")] if exc.status == 401 else []
-        return exc.status, headers, orjson.dumps(exc.to_dict())
+        return refused(exc)
     except Exception:
-        logger.exception("unexpected error on POST /v1/notifications")
-        error = {"code": "internal_error", "message": "Something went wrong on the server."}
-        return 500, [], orjson.dumps(error)
+        return internal_error("POST /v1/notifications")

@@ -11,20 +11,16 @@ header gets the same ``401 invalid_token`` as a bad token.
 
 from __future__ import annotations
 
-import logging
-
 import orjson
 
 from tocsin.errors import TocsinError, Unauthorized
 from tocsin.web.node import Node
+from tocsin.web.transports.answers import Answer, internal_error, refused
 
 PATH = b"/v1/tickets"
-logger = logging.getLogger("tocsin.web")
-
-Headers = list[tuple[str, str]]
 
 
-def answer(node: Node, authorization: str | None) -> tuple[int, Headers, bytes]:
+def answer(node: Node, authorization: str | None) -> Answer:
     """The status, the headers (besides content type and length) and the JSON body for a
     request whose (first) ``Authorization`` header is ``authorization``."""
     try:
@@ -32,12 +28,9 @@ def answer(node: Node, authorization: str | None) -> tuple[int, Headers, bytes]:
         ticket = {"ticket": node.tickets.issue(principal), "expires_in": node.tickets.seconds}
         return 200, [], orjson.dumps(ticket)
     except TocsinError as exc:
-        headers = [("www-authenticate", "Bearer")] if exc.status == 401 else []
-        return exc.status, headers, orjson.dumps(exc.to_dict())
+        return refused(exc)
     except Exception:
-        logger.exception("unexpected error on POST /v1/tickets")
-        error = {"code": "internal_error", "message": "Something went wrong on the server."}
-        return 500, [], orjson.dumps(error)
+        return internal_error("POST /v1/tickets")
 
 
 def _bearer(authorization: str | None) -> str:
