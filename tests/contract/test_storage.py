@@ -280,3 +280,35 @@ async def test_repeats_in_one_batch_are_judged_against_the_stored_body(storage: 
     assert isinstance(outcomes[1], Published)
     assert outcomes[1].replayed
     assert [e.id for e in outcomes[1].events] == [e.id for e in first.events]
+
+
+async def test_snapshot_reads_the_seq_and_each_users_counts_together(storage: Storage) -> None:
+    """snapshot(users) gives the committed seq and per-user counts, in the users' order."""
+    assert await storage.snapshot([], now=now_ms()) == (await storage.current_seq(), [])
+    await publish(storage, request("a"), request("a"), request("b"), request(title="all"))
+    seq, counts = await storage.snapshot(["a", "b", "nobody", "a"], now=now_ms())
+    assert seq == await storage.current_seq()
+    assert [c.unread for c in counts] == [3, 2, 1, 3]
+    assert [c.unseen for c in counts] == [3, 2, 1, 3]
+    await storage.mark("a", Mark.READ, None, now=now_ms())
+    _, after = await storage.snapshot(["a", "b"], now=now_ms())
+    assert [c.unread for c in after] == [0, 2]
+
+
+async def test_a_ticket_is_spent_once(storage: Storage) -> None:
+    """spend_tickets answers True for a first use, False for any later one, even in one call."""
+    later = now_ms() + 60_000
+    spent = await storage.spend_tickets([("t1", later), ("t2", later), ("t1", later)], now=now_ms())
+    assert spent == [True, True, False]
+    assert await storage.spend_tickets([("t2", later), ("t3", later)], now=now_ms()) == [
+        False,
+        True,
+    ]
+
+
+async def test_records_of_expired_tickets_are_dropped(storage: Storage) -> None:
+    """A spent ticket's record goes once it has expired (the ticket itself is refused then)."""
+    now = now_ms()
+    assert await storage.spend_tickets([("old", now + 10)], now=now) == [True]
+    assert await storage.spend_tickets([("old", now + 10)], now=now + 5) == [False]
+    assert await storage.spend_tickets([("old", now + 10)], now=now + 20) == [True]

@@ -15,6 +15,7 @@ import time
 import jwt
 
 from tocsin.auth.tokens import Principal
+from tocsin.batching import Coalescer
 from tocsin.errors import Unauthorized
 from tocsin.storage.base import Storage
 
@@ -33,6 +34,8 @@ class Tickets:
         self._key = hashlib.sha256(b"tocsin-ticket:" + secret.encode()).hexdigest()
         self._storage = storage
         self.seconds = seconds
+        # streams that connect together spend their tickets in one transaction
+        self._spend: Coalescer[tuple[str, int], bool] = Coalescer(self._spend_together)
 
     def issue(self, principal: Principal) -> str:
         """A ticket for ``principal``, valid for ``seconds`` and one use."""
@@ -69,13 +72,13 @@ class Tickets:
         user, roles, jti = claims["sub"], claims.get("roles", []), claims["jti"]
         if not (isinstance(user, str) and isinstance(jti, str) and isinstance(roles, list)):
             raise _invalid()
-        now_ms = int(time.time() * 1000)
-        if not await self._storage.spend_ticket(
-            jti, expires_at=int(claims["exp"]) * 1000, now=now_ms
-        ):
+        if not await self._spend((jti, int(claims["exp"]) * 1000)):
             raise _invalid()
         return Principal(
             user=user,
             roles=tuple(str(role) for role in roles),
             expires_at=float(claims["session_exp"]),
         )
+
+    async def _spend_together(self, tickets: list[tuple[str, int]]) -> list[bool]:
+        return await self._storage.spend_tickets(tickets, now=int(time.time() * 1000))

@@ -42,6 +42,11 @@ class Storage(abc.ABC):
         """The highest committed ``seq``; every lower value is committed too."""
 
     @abc.abstractmethod
+    async def snapshot(self, users: Sequence[str], *, now: int) -> tuple[int, list[Counts]]:
+        """The highest committed ``seq`` and each user's counts, read together: where a
+        stream starts. One read for many users (streams that connect together)."""
+
+    @abc.abstractmethod
     async def replay(self, user: str, *, after: int, upto: int, limit: int) -> list[Item]:
         """The user's items with ``after < seq <= upto``, oldest first, at most ``limit``.
 
@@ -72,8 +77,12 @@ class Storage(abc.ABC):
         """
 
     @abc.abstractmethod
-    async def spend_ticket(self, jti: str, *, expires_at: int, now: int) -> bool:
-        """Record a ticket as used; False when it was used before (on any node)."""
+    async def spend_tickets(self, tickets: Sequence[tuple[str, int]], *, now: int) -> list[bool]:
+        """Record tickets, given as ``(jti, expires_at)``, as used, in one transaction.
+
+        Returns one answer per ticket, in order: False when it was used before (on any node,
+        or earlier in the same call). Records of tickets expired by ``now`` are dropped.
+        """
 
     @abc.abstractmethod
     async def create_api_key(self, name: str, secret_hash: str, *, now: int) -> ApiKey:

@@ -53,6 +53,11 @@ class Session(abc.ABC):
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
 
+    async def fetch_each(self, sql: str, rows: Sequence[Params]) -> list[list[Row]]:
+        """``sql`` run once per parameter set, each one's rows (in one trip where the
+        backend can)."""
+        return [await self.fetchall(sql, params) for params in rows]
+
 
 class Database(abc.ABC):
     """Connections of one backend."""
@@ -133,6 +138,10 @@ COUNTS = (
 
 NEXT_SEQ = "UPDATE tocsin_counters SET value = value + :n WHERE name = 'seq' RETURNING value"
 CURRENT_SEQ = "SELECT value FROM tocsin_counters WHERE name = 'seq'"
+SPEND_TICKET = (
+    "INSERT INTO spent_tickets (jti, expires_at) VALUES (:jti, :expires_at) "
+    "ON CONFLICT (jti) DO NOTHING RETURNING jti"
+)
 INSERT_EVENT = (
     "INSERT INTO events (seq, id, everyone, recipients, type, title, body, priority, url, "
     "actor, data, created_at, expires_at, sender) VALUES (:seq, :id, :everyone, :recipients, "
@@ -345,6 +354,13 @@ class SqlStorage(Storage):
             row = await session.fetchone(CURRENT_SEQ)
         return int(row[0]) if row else 0
 
+    async def snapshot(self, users: Sequence[str], *, now: int) -> tuple[int, list[Counts]]:
+        async with self._db.reader() as session:
+            seq = await session.fetchone(CURRENT_SEQ)
+            rows = await session.fetch_each(COUNTS, [{"user": u, "now": now} for u in users])
+        counts = [Counts(unread=int(r[0][0]), unseen=int(r[0][1])) for r in rows]
+        return (int(seq[0]) if seq else 0), counts
+
     async def replay(self, user: str, *, after: int, upto: int, limit: int) -> list[Item]:
         params = {"user": user, "after": after, "upto": upto, "limit": limit, "now": now_ms()}
         async with self._db.reader() as session:
@@ -404,15 +420,12 @@ class SqlStorage(Storage):
         ids = None if item_id is None else (item_id,)
         return StateChange(user=user, mark=mark, ids=ids, at=now, counts=counts)
 
-    async def spend_ticket(self, jti: str, *, expires_at: int, now: int) -> bool:
+    async def spend_tickets(self, tickets: Sequence[tuple[str, int]], *, now: int) -> list[bool]:
+        params = [{"jti": jti, "expires_at": expires_at} for jti, expires_at in tickets]
         async with self._db.transaction() as tx:
             await tx.execute("DELETE FROM spent_tickets WHERE expires_at < :now", {"now": now})
-            row = await tx.fetchone(
-                "INSERT INTO spent_tickets (jti, expires_at) VALUES (:jti, :expires_at) "
-                "ON CONFLICT (jti) DO NOTHING RETURNING jti",
-                {"jti": jti, "expires_at": expires_at},
-            )
-        return row is not None
+            rows = await tx.fetch_each(SPEND_TICKET, params)
+        return [bool(found) for found in rows]
 
     async def create_api_key(self, name: str, secret_hash: str, *, now: int) -> ApiKey:
         key = ApiKey(id="key_" + uuid.uuid4().hex[:16], name=name, created_at=now)

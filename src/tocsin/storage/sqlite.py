@@ -105,6 +105,15 @@ class _SqliteSession(Session):
 
         return await self._connection.call(run)
 
+    async def fetch_each(self, sql: str, rows: Sequence[Params]) -> list[list[Row]]:
+        pending, self._pending = self._pending, []
+
+        def run(conn: sqlite3.Connection) -> list[list[Row]]:
+            _run_pending(conn, pending)
+            return [conn.execute(sql, params).fetchall() for params in rows]
+
+        return await self._connection.call(run)
+
     async def finish(self, last: str) -> None:
         """Run what is pending, then ``last`` (COMMIT or ROLLBACK)."""
         pending, self._pending = self._pending, []

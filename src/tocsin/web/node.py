@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tocsin.auth import ApiKeys, Tickets, TokenVerifier
+from tocsin.batching import Coalescer
 from tocsin.broker import Broker, open_broker
 from tocsin.delivery import Publisher
 from tocsin.hub import Hub
+from tocsin.models import Counts, now_ms
 from tocsin.settings import Settings
 from tocsin.storage import Storage, open_storage
 
@@ -24,6 +26,7 @@ class Node:
     tokens: TokenVerifier
     api_keys: ApiKeys
     tickets: Tickets
+    starts: Coalescer[str, tuple[int, Counts]]  # a user's (seq, counts) when a stream starts
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Node:
@@ -45,6 +48,7 @@ class Node:
             ),
             api_keys=ApiKeys(storage),
             tickets=Tickets(settings.jwt_secret, storage),
+            starts=_starts(storage),
         )
 
     async def start(self) -> None:
@@ -58,3 +62,13 @@ class Node:
         await self.publisher.stop()
         await self.broker.stop()
         await self.storage.close()
+
+
+def _starts(storage: Storage) -> Coalescer[str, tuple[int, Counts]]:
+    """Streams that start together read the seq and their counts in one trip."""
+
+    async def read(users: list[str]) -> list[tuple[int, Counts]]:
+        seq, counts = await storage.snapshot(users, now=now_ms())
+        return [(seq, one) for one in counts]
+
+    return Coalescer(read)

@@ -107,8 +107,7 @@ async def poll(
     principal = await _poll_principal(node, request, ticket)
     user, storage = principal.user, node.storage
     if cursor is None:
-        upto = await storage.current_seq()
-        counts = await storage.counts(user, now=now_ms())
+        upto, counts = await node.starts(user)
         ready = envelopes.ready(user, upto, counts, node.hub.heartbeat_seconds)
         return _answer([ready], upto, counts.to_dict())
     waiter = _PollWaiter(user)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import abc
 import asyncio
 import enum
-import time
 import weakref
 from typing import Any, cast
 
@@ -214,10 +213,8 @@ class LiveStream(asyncio.Protocol, abc.ABC):
         self._task = asyncio.get_running_loop().create_task(self._start(after))
 
     async def _start(self, after: int | None) -> None:
-        storage = self.node.storage
         try:
-            upto = await storage.current_seq()
-            counts = await storage.counts(self.user, now=int(time.time() * 1000))
+            upto, counts = await self.node.starts(self.user)
         except StorageError as exc:
             self._fail(INTERNAL_ERROR, exc.code, exc.message)
             return
