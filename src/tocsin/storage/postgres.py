@@ -49,6 +49,13 @@ class _PgSession(Session):
         cursor = await self._conn.execute(pyformat(sql), params or {})
         return await cursor.fetchall()
 
+    async def fetch_each(self, sql: str, rows: Sequence[Params]) -> list[list[Row]]:
+        """All in one pipeline: one round trip, however many parameter sets."""
+        query = pyformat(sql)
+        async with self._conn.pipeline():
+            cursors = [await self._conn.execute(query, params) for params in rows]
+        return [await cursor.fetchall() for cursor in cursors]
+
 
 class PostgresDatabase(Database):
     """A pool of connections to one PostgreSQL database."""
