@@ -124,6 +124,37 @@ async def test_sse_is_handed_over_on_a_reused_keep_alive_connection(server: Runn
             assert (await stream.next())[0] == published["seq"]
 
 
+async def test_streams_connecting_together_each_start_with_their_own_counts(
+    server: Running,
+) -> None:
+    """Starts read in one batch still answer each user with their own counts, and a ticket
+    presented twice at once is accepted once."""
+    users = [f"burst{i}" for i in range(8)]
+    for i, user in enumerate(users):
+        for _ in range(i):
+            await server.publish([user], "before")
+    tickets = [await ticket(server, user) for user in users]
+    twice = await ticket(server, "burst-twice")
+
+    async def first_event(value: str) -> tuple[int, dict[str, Any] | None]:
+        async with (
+            server.http() as client,
+            client.stream("GET", f"/v1/sse?ticket={value}") as response,
+        ):
+            if response.status_code != 200:
+                return response.status_code, orjson.loads(await response.aread())
+            return 200, (await EventStream(response).next())[1]
+
+    answers = await asyncio.gather(*(first_event(v) for v in [*tickets, twice, twice]))
+    for i, (user, (status, ready)) in enumerate(zip(users, answers, strict=False)):
+        assert status == 200
+        assert ready is not None
+        assert (ready["type"], ready["user"]) == ("ready", user)
+        assert ready["counts"] == {"unread": i, "unseen": i}
+    assert sorted(status for status, _ in answers[-2:]) == [200, 401]
+    assert [body["code"] for status, body in answers[-2:] if status == 401] == ["invalid_ticket"]
+
+
 async def test_tickets_are_single_use_and_not_tokens(server: Running) -> None:
     """A spent, expired or forged ticket gets 401 invalid_ticket; a ticket is no JWT."""
     value = await ticket(server, "fay")
