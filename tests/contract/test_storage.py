@@ -306,9 +306,14 @@ async def test_a_ticket_is_spent_once(storage: Storage) -> None:
     ]
 
 
-async def test_records_of_expired_tickets_are_dropped(storage: Storage) -> None:
-    """A spent ticket's record goes once it has expired (the ticket itself is refused then)."""
+async def test_an_expired_ticket_is_refused_even_if_never_spent(storage: Storage) -> None:
+    """A ticket that expired while it waited is refused, spent before or not; the answers
+    keep the callers' order whatever order the tickets are stored in."""
     now = now_ms()
-    assert await storage.spend_tickets([("old", now + 10)], now=now) == [True]
-    assert await storage.spend_tickets([("old", now + 10)], now=now + 5) == [False]
-    assert await storage.spend_tickets([("old", now + 10)], now=now + 20) == [True]
+    assert await storage.spend_tickets([("zz", now + 10), ("aa", now + 10)], now=now) == [
+        True,
+        True,
+    ]
+    assert await storage.spend_tickets([("zz", now + 10)], now=now + 5) == [False]
+    late = [("zz", now + 10), ("new", now + 10), ("b", now + 99), ("a", now + 99), ("b", now + 99)]
+    assert await storage.spend_tickets(late, now=now + 20) == [False, False, True, True, False]

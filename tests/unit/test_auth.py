@@ -39,6 +39,7 @@ def test_rotated_secrets_are_all_accepted() -> None:
         {"sub": "", "exp": int(time.time()) + 60},
         {"sub": 5, "exp": int(time.time()) + 60},
         {"sub": "a\nb", "exp": int(time.time()) + 60},
+        {"sub": "a\ud800", "exp": int(time.time()) + 60},
         {"sub": "a", "exp": int(time.time()) + 60, "roles": "admin"},
     ],
 )

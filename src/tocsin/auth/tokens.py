@@ -11,7 +11,7 @@ import jwt
 
 from tocsin.errors import Unauthorized
 
-USER_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,255}$")
+USER_ID = re.compile(r"^[^\x00-\x1f\x7f\ud800-\udfff]{1,255}$")
 LEEWAY_SECONDS = 30
 
 

@@ -14,12 +14,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
+from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool
 
 from tocsin.errors import StorageError
 from tocsin.storage import migrate
 from tocsin.storage.sql import Database, Params, Row, Session, SqlStorage
 
+SNAPSHOT_READ = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 _PARAM = re.compile(r"(?<!:):([a-zA-Z_]\w*)")
 
 
@@ -49,11 +51,18 @@ class _PgSession(Session):
         cursor = await self._conn.execute(pyformat(sql), params or {})
         return await cursor.fetchall()
 
-    async def fetch_each(self, sql: str, rows: Sequence[Params]) -> list[list[Row]]:
-        """All in one pipeline: one round trip, however many parameter sets."""
-        query = pyformat(sql)
+    async def fetch_each(self, statements: Sequence[tuple[str, Params]]) -> list[list[Row]]:
+        """All in one pipeline (one round trip); outside a transaction, in a read-only
+        REPEATABLE READ one, so every statement sees the same snapshot."""
+        if self._conn.info.transaction_status != TransactionStatus.IDLE:
+            return await self._pipelined(statements)
+        async with self._conn.transaction():
+            await self._conn.execute(SNAPSHOT_READ)
+            return await self._pipelined(statements)
+
+    async def _pipelined(self, statements: Sequence[tuple[str, Params]]) -> list[list[Row]]:
         async with self._conn.pipeline():
-            cursors = [await self._conn.execute(query, params) for params in rows]
+            cursors = [await self._conn.execute(pyformat(sql), p) for sql, p in statements]
         return [await cursor.fetchall() for cursor in cursors]
 
 

@@ -53,10 +53,10 @@ class Session(abc.ABC):
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
 
-    async def fetch_each(self, sql: str, rows: Sequence[Params]) -> list[list[Row]]:
-        """``sql`` run once per parameter set, each one's rows (in one trip where the
-        backend can)."""
-        return [await self.fetchall(sql, params) for params in rows]
+    @abc.abstractmethod
+    async def fetch_each(self, statements: Sequence[tuple[str, Params]]) -> list[list[Row]]:
+        """Each statement's rows, in one trip, all read from one snapshot of the database
+        (outside a transaction, they run in a read-only one of their own)."""
 
 
 class Database(abc.ABC):
@@ -355,11 +355,11 @@ class SqlStorage(Storage):
         return int(row[0]) if row else 0
 
     async def snapshot(self, users: Sequence[str], *, now: int) -> tuple[int, list[Counts]]:
+        statements = [(CURRENT_SEQ, {}), *((COUNTS, {"user": u, "now": now}) for u in users)]
         async with self._db.reader() as session:
-            seq = await session.fetchone(CURRENT_SEQ)
-            rows = await session.fetch_each(COUNTS, [{"user": u, "now": now} for u in users])
+            seq, *rows = await session.fetch_each(statements)
         counts = [Counts(unread=int(r[0][0]), unseen=int(r[0][1])) for r in rows]
-        return (int(seq[0]) if seq else 0), counts
+        return (int(seq[0][0]) if seq else 0), counts
 
     async def replay(self, user: str, *, after: int, upto: int, limit: int) -> list[Item]:
         params = {"user": user, "after": after, "upto": upto, "limit": limit, "now": now_ms()}
@@ -421,11 +421,20 @@ class SqlStorage(Storage):
         return StateChange(user=user, mark=mark, ids=ids, at=now, counts=counts)
 
     async def spend_tickets(self, tickets: Sequence[tuple[str, int]], *, now: int) -> list[bool]:
-        params = [{"jti": jti, "expires_at": expires_at} for jti, expires_at in tickets]
+        # an expired ticket is refused, even one that was valid when it joined the batch;
+        # the others are inserted in jti order, so concurrent batches on other nodes take
+        # their row locks in the same order (no deadlock)
+        live = sorted((i for i, t in enumerate(tickets) if t[1] > now), key=lambda i: tickets[i])
+        statements = [
+            (SPEND_TICKET, {"jti": tickets[i][0], "expires_at": tickets[i][1]}) for i in live
+        ]
         async with self._db.transaction() as tx:
             await tx.execute("DELETE FROM spent_tickets WHERE expires_at < :now", {"now": now})
-            rows = await tx.fetch_each(SPEND_TICKET, params)
-        return [bool(found) for found in rows]
+            rows = await tx.fetch_each(statements) if statements else []
+        spent = [False] * len(tickets)
+        for i, found in zip(live, rows, strict=True):
+            spent[i] = bool(found)
+        return spent
 
     async def create_api_key(self, name: str, secret_hash: str, *, now: int) -> ApiKey:
         key = ApiKey(id="key_" + uuid.uuid4().hex[:16], name=name, created_at=now)

@@ -105,12 +105,18 @@ class _SqliteSession(Session):
 
         return await self._connection.call(run)
 
-    async def fetch_each(self, sql: str, rows: Sequence[Params]) -> list[list[Row]]:
+    async def fetch_each(self, statements: Sequence[tuple[str, Params]]) -> list[list[Row]]:
         pending, self._pending = self._pending, []
 
         def run(conn: sqlite3.Connection) -> list[list[Row]]:
             _run_pending(conn, pending)
-            return [conn.execute(sql, params).fetchall() for params in rows]
+            if conn.in_transaction:
+                return [conn.execute(sql, params).fetchall() for sql, params in statements]
+            conn.execute("BEGIN")  # one read transaction: one snapshot for them all
+            try:
+                return [conn.execute(sql, params).fetchall() for sql, params in statements]
+            finally:
+                conn.execute("COMMIT")
 
         return await self._connection.call(run)
 

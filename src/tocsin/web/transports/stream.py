@@ -18,6 +18,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import enum
+import logging
 import weakref
 from typing import Any, cast
 
@@ -28,6 +29,7 @@ from tocsin.protocol import envelopes
 from tocsin.protocol.envelopes import Close
 from tocsin.web.node import Node
 
+logger = logging.getLogger("tocsin.transports")
 REPLAY_PAGE = 500
 MAX_HELD = 10_000
 CLOSE_GRACE_SECONDS = 5.0
@@ -218,6 +220,12 @@ class LiveStream(asyncio.Protocol, abc.ABC):
         except StorageError as exc:
             self._fail(INTERNAL_ERROR, exc.code, exc.message)
             return
+        except Exception:
+            logger.exception("starting a stream for %r failed", self.user)
+            self._fail(INTERNAL_ERROR, "internal_error", "The server failed; reconnect later.")
+            return
+        if self.state is not State.STARTING:
+            return  # closed meanwhile (shutdown, or too many frames held)
         ready = envelopes.ready(self.user, upto, counts, self.node.hub.heartbeat_seconds)
         if after is None:
             self._queue(self._encode(ready, upto))
