@@ -81,7 +81,8 @@ class Storage(abc.ABC):
         """Record tickets, given as ``(jti, expires_at)``, as used, in one transaction.
 
         Returns one answer per ticket, in order: False when it was used before (on any node,
-        or earlier in the same call). Records of tickets expired by ``now`` are dropped.
+        or earlier in the same call) or has expired by ``now``. Records of expired tickets
+        are dropped.
         """
 
     @abc.abstractmethod
