@@ -9,13 +9,20 @@ calls of one loop turn, and those that arrive while a batch is running, into the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, Generic, TypeVar
 
 K = TypeVar("K")
 V = TypeVar("V")
 
 BATCH_LIMIT = 256
+
+
+def fail_waiting(futures: Iterable[asyncio.Future[Any]], exc: BaseException) -> None:
+    """Hand ``exc`` to every caller of a batch still waiting for its answer."""
+    for future in futures:
+        if not future.done():
+            future.set_exception(exc)
 
 
 class Coalescer(Generic[K, V]):
@@ -67,9 +74,7 @@ class Coalescer(Generic[K, V]):
                 future.cancel()
             raise
         except Exception as exc:
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
+            fail_waiting((future for _, future in batch), exc)
             return
         for (_, future), value in zip(batch, values, strict=True):
             if not future.done():

@@ -13,6 +13,7 @@ import logging
 from collections import deque
 from collections.abc import Iterator
 
+from tocsin.batching import fail_waiting
 from tocsin.broker.base import Broker, Delivery
 from tocsin.errors import NotFound, TocsinError
 from tocsin.models import Mark, Published, PublishRequest, StateChange, now_ms
@@ -44,9 +45,7 @@ class Publisher:
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
-        for _, future in self._pending:
-            if not future.done():
-                future.set_exception(TocsinError("The server is shutting down.", code="shutdown"))
+        fail_waiting((future for _, future in self._pending), _shutting_down())
         self._pending.clear()
 
     async def publish(self, request: PublishRequest) -> Published:
@@ -98,16 +97,10 @@ class Publisher:
                 [request for request, _ in batch], now=now_ms(), idempotency_ttl_ms=self._ttl_ms
             )
         except asyncio.CancelledError:  # stopping: the batch's callers must not wait forever
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(
-                        TocsinError("The server is shutting down.", code="shutdown")
-                    )
+            fail_waiting((future for _, future in batch), _shutting_down())
             raise
         except Exception as exc:
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
+            fail_waiting((future for _, future in batch), exc)
             return
         try:
             deliveries = [
@@ -132,3 +125,7 @@ class Publisher:
                     future.set_result(outcome)
                 else:
                     future.set_exception(outcome)
+
+
+def _shutting_down() -> TocsinError:
+    return TocsinError("The server is shutting down.", code="shutdown")
