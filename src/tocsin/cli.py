@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from tocsin.auth.api_keys import hash_secret, new_secret
 from tocsin.auth.tokens import issue_token
+from tocsin.errors import TocsinError
 from tocsin.models import iso, now_ms
 from tocsin.settings import Settings, load_settings
 from tocsin.storage import open_storage
@@ -27,6 +28,14 @@ def _parser() -> argparse.ArgumentParser:
         "--database-url", help="sqlite:///path or postgresql://... (TOCSIN_DATABASE_URL)"
     )
     serve.add_argument("--data-dir", help="data folder (TOCSIN_DATA_DIR, default ./data)")
+    serve.add_argument(
+        "--broker-url",
+        help="redis://... or nats://... between nodes sharing a database "
+        "(TOCSIN_BROKER_URL, default memory://: this node only)",
+    )
+    serve.add_argument(
+        "--workers", type=int, help="worker processes on one port (TOCSIN_WORKERS, default 1)"
+    )
     serve.add_argument("--demo", action="store_true", default=None, help="serve the demo app at /")
 
     keys = commands.add_parser("api-key", help="manage API keys").add_subparsers(
@@ -57,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             database_url=getattr(args, "database_url", None),
             data_dir=getattr(args, "data_dir", None),
             demo=getattr(args, "demo", None),
+            broker_url=getattr(args, "broker_url", None),
+            workers=getattr(args, "workers", None),
         )
     except ValueError as exc:
         print(f"tocsin: invalid settings: {exc}", file=sys.stderr)
@@ -64,7 +75,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         from tocsin.web.server import serve
 
-        serve(settings)
+        if settings.workers > 1 and settings.broker_url.startswith("memory:"):
+            print(
+                "tocsin: --workers needs a broker to carry deliveries between the workers: "
+                "set --broker-url (TOCSIN_BROKER_URL) to redis://... or nats://...",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            serve(settings)
+        except TocsinError as exc:  # a database or broker that cannot be reached at start
+            print(f"tocsin: {exc.message}", file=sys.stderr)
+            return 1
         return 0
     if args.command == "token":
         if args.ttl <= 0:

@@ -12,7 +12,8 @@ Every error carries a stable machine-readable ``code``, a human ``message`` and 
     ├── Conflict            (409)     an Idempotency-Key reused with a different body
     ├── PayloadTooLarge     (413)     body or message over the configured limit
     ├── RateLimited         (429)     too many requests or messages
-    └── StorageError        (503)     the database could not be reached or failed
+    ├── StorageError        (503)     the database could not be reached or failed
+    └── BrokerUnavailable   (503)     the broker between nodes could not be reached
 """
 
 from __future__ import annotations
@@ -78,3 +79,8 @@ class RateLimited(TocsinError):
 class StorageError(TocsinError):
     status = 503
     code = "storage_unavailable"
+
+
+class BrokerUnavailable(TocsinError):
+    status = 503
+    code = "broker_unavailable"

@@ -100,6 +100,10 @@ class Hub:
         """How many distinct users have a live connection here."""
         return len(self._by_user)
 
+    def user_ids(self) -> list[str]:
+        """The users with a live connection here, a snapshot."""
+        return list(self._by_user)
+
     def add(self, subscriber: Subscriber) -> None:
         entry = self._by_user.get(subscriber.user)
         if entry is None:

@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 SECRET_FILE = "jwt-secret"
+BROKER_SCHEMES = ("memory://", "redis://", "rediss://", "unix://", "nats://", "tls://")
 
 
 class Settings(BaseSettings):
@@ -33,6 +34,10 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=0, le=65535)
     data_dir: Path = Path("data")
     database_url: str = ""
+    broker_url: str = "memory://"
+    broker_channel: str = Field("tocsin.deliveries", pattern=r"^[A-Za-z0-9_.:-]{1,200}$")
+    broker_gap_seconds: float = Field(0.5, gt=0, le=60)
+    workers: int = Field(1, ge=1, le=64)
     jwt_secret: str = ""
     jwt_algorithms: Annotated[tuple[str, ...], NoDecode] = ("HS256",)
     jwt_audience: str | None = None
@@ -48,6 +53,14 @@ class Settings(BaseSettings):
     ws_max_buffer_bytes: int = Field(1_048_576, ge=4096)
     ws_messages_per_second: float = Field(20.0, gt=0)
     idempotency_hours: float = Field(24.0, gt=0)
+
+    @field_validator("broker_url")
+    @classmethod
+    def _known_broker(cls, value: str) -> str:
+        if not value.startswith(BROKER_SCHEMES):
+            schemes = ", ".join(f"{scheme}..." for scheme in BROKER_SCHEMES)
+            raise ValueError(f"broker_url must start with one of {schemes}")
+        return value
 
     @field_validator("allowed_origins", "jwt_algorithms", mode="before")
     @classmethod

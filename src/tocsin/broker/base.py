@@ -24,7 +24,15 @@ OnDelivery = Callable[[Sequence[Delivery]], None]
 
 
 class Broker(abc.ABC):
-    """Carries deliveries from the node that committed them to every node."""
+    """Carries deliveries from the node that committed them to every node.
+
+    ``crosses_nodes`` is False for the in-process broker: deliveries then arrive in commit
+    order by construction. A broker shared by several nodes interleaves their messages and
+    may lose some; the node puts them back in seq order and reads what is missing from
+    storage (:mod:`tocsin.delivery.ordering`).
+    """
+
+    crosses_nodes = False
 
     @abc.abstractmethod
     async def start(self, on_delivery: OnDelivery) -> None:

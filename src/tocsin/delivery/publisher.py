@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from tocsin.batching import fail_waiting
 from tocsin.broker.base import Broker, Delivery
 from tocsin.errors import NotFound, TocsinError
-from tocsin.models import Mark, Published, PublishRequest, StateChange, now_ms
+from tocsin.models import Event, Mark, Published, PublishRequest, StateChange, now_ms
 from tocsin.protocol import envelopes
 from tocsin.storage.base import Storage
 
@@ -104,12 +104,7 @@ class Publisher:
             return
         try:
             deliveries = [
-                Delivery(
-                    payload=envelopes.notification(event),
-                    users=event.audience.users,
-                    everyone=event.audience.everyone,
-                    seq=event.seq,
-                )
+                delivery_of(event)
                 for outcome in outcomes
                 if isinstance(outcome, Published) and not outcome.replayed
                 for event in outcome.events
@@ -125,6 +120,16 @@ class Publisher:
                     future.set_result(outcome)
                 else:
                     future.set_exception(outcome)
+
+
+def delivery_of(event: Event) -> Delivery:
+    """The delivery announcing a stored event to its audience."""
+    return Delivery(
+        payload=envelopes.notification(event),
+        users=event.audience.users,
+        everyone=event.audience.everyone,
+        seq=event.seq,
+    )
 
 
 def _shutting_down() -> TocsinError:

@@ -12,7 +12,7 @@ import abc
 from collections.abc import Sequence
 
 from tocsin.errors import TocsinError
-from tocsin.models import ApiKey, Counts, Item, Mark, Published, PublishRequest, StateChange
+from tocsin.models import ApiKey, Counts, Event, Item, Mark, Published, PublishRequest, StateChange
 
 
 class Storage(abc.ABC):
@@ -45,6 +45,17 @@ class Storage(abc.ABC):
     async def snapshot(self, users: Sequence[str], *, now: int) -> tuple[int, list[Counts]]:
         """The highest committed ``seq`` and each user's counts, read together: where a
         stream starts. One read for many users (streams that connect together)."""
+
+    @abc.abstractmethod
+    async def events(
+        self, *, after: int, upto: int, limit: int, users: Sequence[str]
+    ) -> list[Event]:
+        """Events with ``after < seq <= upto``, oldest first, at most ``limit``, each with
+        its audience narrowed to those of ``users`` it was sent to (a broadcast stays one).
+
+        A node reads these when a delivery from another node never arrived; ``users`` are
+        the users connected to it.
+        """
 
     @abc.abstractmethod
     async def replay(self, user: str, *, after: int, upto: int, limit: int) -> list[Item]:

@@ -136,6 +136,16 @@ COUNTS = (
     f"({COUNT_D.format(col='seen_at')}) + ({COUNT_B.format(col='seen_at')})"
 )
 
+EVENTS_BETWEEN = (
+    f"SELECT {EVENT_COLUMNS} FROM events e WHERE e.seq > :after AND e.seq <= :upto "
+    "ORDER BY e.seq LIMIT :limit"
+)
+# by the primary key (user_id, seq): a probe per user, whatever the size of the table
+RECIPIENTS_AMONG = (
+    "SELECT seq, user_id FROM items WHERE direct AND user_id IN ({users}) "
+    "AND seq >= :low AND seq <= :high ORDER BY seq"
+)
+USERS_PER_STATEMENT = 500
 NEXT_SEQ = "UPDATE tocsin_counters SET value = value + :n WHERE name = 'seq' RETURNING value"
 CURRENT_SEQ = "SELECT value FROM tocsin_counters WHERE name = 'seq'"
 SPEND_TICKET = (
@@ -360,6 +370,32 @@ class SqlStorage(Storage):
             seq, *rows = await session.fetch_each(statements)
         counts = [Counts(unread=int(r[0][0]), unseen=int(r[0][1])) for r in rows]
         return (int(seq[0][0]) if seq else 0), counts
+
+    async def events(
+        self, *, after: int, upto: int, limit: int, users: Sequence[str]
+    ) -> list[Event]:
+        params = {"after": after, "upto": upto, "limit": limit}
+        async with self._db.reader() as session:
+            rows = await session.fetchall(EVENTS_BETWEEN, params)
+            if not rows:
+                return []
+            found = [_event(row) for row in rows]
+            span = {"low": found[0].seq, "high": found[-1].seq}
+            statements = []
+            for start in range(0, len(users), USERS_PER_STATEMENT):
+                chunk = users[start : start + USERS_PER_STATEMENT]
+                names = {f"u{index}": user for index, user in enumerate(chunk)}
+                placeholders = ", ".join(f":{name}" for name in names)
+                statements.append((RECIPIENTS_AMONG.format(users=placeholders), span | names))
+            answers = await session.fetch_each(statements) if statements else []
+        recipients: dict[int, list[str]] = {}
+        for answer in answers:
+            for seq, user in answer:
+                recipients.setdefault(int(seq), []).append(user)
+        for event in found:
+            if not event.audience.everyone:
+                event.audience = Audience(users=tuple(recipients.get(event.seq, ())))
+        return found
 
     async def replay(self, user: str, *, after: int, upto: int, limit: int) -> list[Item]:
         params = {"user": user, "after": after, "upto": upto, "limit": limit, "now": now_ms()}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,7 @@ def create_app(node: Node) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await node.start()
-        logger.info("Tocsin %s ready, storage: %s", tocsin.__version__, _where(node))
+        logger.info("Tocsin %s ready, storage: %s%s", tocsin.__version__, _where(node), _via(node))
         try:
             yield
         finally:
@@ -135,6 +136,8 @@ def _system_routes(app: FastAPI) -> None:
                 "version": tocsin.__version__,
                 "connections": len(node.hub),
                 "users": node.hub.users,
+                "broker": node.settings.broker_url.split(":", 1)[0],
+                "pid": os.getpid(),
             }
         )
 
@@ -192,6 +195,15 @@ def _error_handlers(app: FastAPI) -> None:
         code = STATUS_CODES.get(exc.status_code, "http_error")
         headers: dict[str, Any] | None = getattr(exc, "headers", None)
         return json_response({"code": code, "message": str(exc.detail)}, exc.status_code, headers)
+
+
+def _via(node: Node) -> str:
+    """The broker between nodes, when there is one, without credentials."""
+    if not node.broker.crosses_nodes:
+        return ""
+    url = urlsplit(node.settings.broker_url)
+    kind = "NATS" if url.scheme in ("nats", "tls") else "Redis"
+    return f", broker: {kind} {url.hostname}:{url.port or ''} (pid {os.getpid()})"
 
 
 def _where(node: Node) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging.config
+import socket
 from typing import Any, cast
 
 import uvicorn
@@ -39,12 +41,28 @@ def uvicorn_config(node: Node, *, loop: str = "auto", **overrides: Any) -> uvico
 
 
 def serve(settings: Settings) -> None:
-    """Run a node in the foreground until interrupted."""
+    """Run a node in the foreground until interrupted (with ``settings.workers`` > 1, a
+    supervisor and that many worker processes on one port)."""
+    if settings.workers > 1:
+        from tocsin.web.workers import serve_workers
+
+        logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)
+        route_tocsin_logs(settings.log_level)
+        serve_workers(settings)
+    else:
+        run_node(settings)
+
+
+def run_node(settings: Settings, sockets: list[socket.socket] | None = None) -> None:
+    """Run one node under uvicorn in this process (on ``sockets``, when given)."""
     node = Node.from_settings(settings)
     config = uvicorn_config(node)
     route_tocsin_logs(settings.log_level)
     server = uvicorn.Server(config)
-    asyncio.run(server.serve()) if _no_uvloop() else server.run()
+    if _no_uvloop():
+        asyncio.run(server.serve(sockets=sockets))
+    else:
+        server.run(sockets=sockets)
 
 
 def _no_uvloop() -> bool:

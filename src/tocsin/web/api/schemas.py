@@ -217,6 +217,10 @@ class HealthOut(BaseModel):
     version: str
     connections: int = Field(description="Live connections on this node.")
     users: int = Field(description="Distinct users connected to this node.")
+    broker: str = Field(
+        description="How deliveries reach the other nodes: `memory` (none), `redis` or `nats`."
+    )
+    pid: int = Field(description="The process that answered (one of the workers, if several).")
 
 
 class TicketOut(BaseModel):

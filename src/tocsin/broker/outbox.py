@@ -1,0 +1,80 @@
+"""Messages waiting to leave for the broker: bounded, in order, sent in bursts.
+
+Publishing must never wait on the broker, so messages are queued and a sender task writes
+whatever has accumulated in one go. The queue is bounded with a named policy, drop-oldest:
+when the broker is away for long, the oldest messages are dropped (every node then reads
+those seqs from storage, so nothing a client is owed is lost, only delayed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+logger = logging.getLogger("tocsin.broker")
+MAX_QUEUED = 10_000
+RETRY_SECONDS = 0.5
+
+SendMany = Callable[[list[bytes]], Awaitable[None]]
+
+
+class Outbox:
+    """A queue of encoded messages and the task that sends them with ``send_many``."""
+
+    def __init__(self, send_many: SendMany, *, max_queued: int = MAX_QUEUED) -> None:
+        self._send_many = send_many
+        self._queue: deque[bytes] = deque()
+        self._max_queued = max_queued
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.dropped = 0
+        self._idle = asyncio.Event()  # nothing queued, nothing being sent
+        self._idle.set()
+
+    def put(self, message: bytes) -> None:
+        if len(self._queue) >= self._max_queued:
+            self._queue.popleft()
+            self.dropped += 1
+            if self.dropped % 1000 == 1:
+                logger.warning("broker outbox full: dropped %d messages so far", self.dropped)
+        self._queue.append(message)
+        self._idle.clear()
+        self._wakeup.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._send_forever())
+
+    async def stop(self, *, flush_seconds: float = 2.0) -> None:
+        """Send what is queued (for at most ``flush_seconds``), then stop."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), flush_seconds)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    async def _send_forever(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._queue:
+                burst = list(self._queue)
+                self._queue.clear()
+                try:
+                    await self._send_many(burst)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    logger.warning("broker publish failed (%s); retrying", exc)
+                    self._queue.extendleft(reversed(burst))
+                    while len(self._queue) > self._max_queued:
+                        self._queue.popleft()
+                        self.dropped += 1
+                    await asyncio.sleep(RETRY_SECONDS)
+            self._idle.set()
