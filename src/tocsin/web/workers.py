@@ -13,11 +13,13 @@ SIGTERM asks every worker to shut down gracefully.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import multiprocessing
 import os
 import signal
 import socket
+import sys
 import time
 from multiprocessing.process import BaseProcess
 from types import FrameType
@@ -28,6 +30,7 @@ from tocsin.storage import open_storage
 logger = logging.getLogger("tocsin.workers")
 RESTART_PAUSE_SECONDS = 1.0
 STOP_GRACE_SECONDS = 15.0
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def reuse_port_socket(host: str, port: int) -> socket.socket:
@@ -58,7 +61,10 @@ def serve_workers(settings: Settings) -> None:
 
     def spawn(index: int) -> BaseProcess:
         process = context.Process(
-            target=_worker, args=(settings,), name=f"tocsin-worker-{index}", daemon=False
+            target=_worker,
+            args=(settings, os.getpid()),
+            name=f"tocsin-worker-{index}",
+            daemon=False,
         )
         process.start()
         return process
@@ -94,13 +100,25 @@ def serve_workers(settings: Settings) -> None:
         holder.close()
 
 
-def _worker(settings: Settings) -> None:
+def _worker(settings: Settings, supervisor: int) -> None:
     """One worker process: a node under uvicorn on its own ``SO_REUSEPORT`` socket."""
     from tocsin.web.server import run_node
+
+    _exit_with(supervisor)
 
     sock = reuse_port_socket(settings.host, settings.port)
     sock.listen(4096)
     run_node(settings, sockets=[sock])
+
+
+def _exit_with(supervisor: int) -> None:
+    """Have the kernel send SIGTERM here when the supervisor dies (even by SIGKILL), so no
+    orphaned worker keeps the port."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != supervisor:  # it died before the line above took effect
+        os._exit(1)
 
 
 async def _migrate(settings: Settings) -> None:
