@@ -24,6 +24,7 @@ class Sizes:
     million_users: int  # the audience of the stored broadcast
     million_live: int  # of which connected while it is published
     million_offline: int  # of which connecting afterwards to fetch it
+    capacity_n: int  # concurrent live connections on one node (of several workers)
     timeout: float  # seconds any one measurement may take
     settle: float = 2.0  # seconds for a server to go quiet before its RSS is read
     grace: float = 3.0  # seconds a stack that cannot resume gets for late deliveries
@@ -48,6 +49,7 @@ PROFILES = {
         million_users=1_000_000,
         million_live=1_000,
         million_offline=1_000,
+        capacity_n=20_000,
         timeout=120,
     ),
     "quick": Sizes(
@@ -68,6 +70,7 @@ PROFILES = {
         million_users=1_000,
         million_live=20,
         million_offline=20,
+        capacity_n=200,
         timeout=30,
         settle=1.0,
     ),
@@ -88,6 +91,7 @@ PROFILES["smoke"] = replace(
     million_users=100,
     million_live=5,
     million_offline=5,
+    capacity_n=40,
     timeout=20,
     settle=0.2,
     grace=0.5,

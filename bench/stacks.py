@@ -358,8 +358,54 @@ class TocsinPostgres(Tocsin):
         return int(await self._psql(sql))
 
 
+class TocsinWorkers(Tocsin):
+    """One Tocsin node of several worker processes on one port (SQLite), with Redis between
+    them: what holds more connections than one process may open files."""
+
+    name = "tocsin-workers"
+    label = "Tocsin (SQLite, 2 workers, Redis)"
+    workers = 2
+    broker_url = "redis://127.0.0.1:6379/0"
+
+    def env(self) -> dict[str, str]:
+        env = super().env()
+        env.update(
+            TOCSIN_WORKERS=str(self.workers),
+            TOCSIN_BROKER_URL=self.broker_url,
+            TOCSIN_BROKER_CHANNEL=f"bench.{secrets.token_hex(6)}",
+        )
+        return env
+
+    async def _wait_healthy(self, timeout: float = 60.0) -> None:
+        """Until every worker answers: one that is not listening yet would leave all the
+        connections to the others."""
+        await super()._wait_healthy(timeout)
+        deadline = time.monotonic() + timeout
+        while len(await self.worker_pids()) < self.workers:
+            assert self.server is not None
+            self.server.check_alive()
+            if time.monotonic() > deadline:
+                raise ServerFailed(f"{self.name}: not every worker became healthy")
+            await asyncio.sleep(0.2)
+
+    async def worker_pids(self, tries: int = 20) -> set[int]:
+        """The pids that answer /healthz, each asked on a new connection."""
+        pids = set()
+        for _ in range(tries):
+            http = HttpConnection(HOST, self.port)
+            try:
+                _, body = await http.request("GET", "/healthz")
+                pids.add(int(orjson.loads(body)["pid"]))
+            except (OSError, RuntimeError):
+                pass
+            finally:
+                http.close()
+        return pids
+
+
 STACKS: dict[str, type[Stack]] = {
-    cls.name: cls for cls in (Tocsin, TocsinPostgres, SocketIONode, WsNode, PythonSocketIO)
+    cls.name: cls
+    for cls in (Tocsin, TocsinPostgres, TocsinWorkers, SocketIONode, WsNode, PythonSocketIO)
 }
 PEER_NAMES = ("socketio-node", "ws-node", "python-socketio")
-TOCSIN_NAMES = ("tocsin", "tocsin-pg")
+TOCSIN_NAMES = ("tocsin", "tocsin-pg", "tocsin-workers")

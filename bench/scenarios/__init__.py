@@ -1,5 +1,5 @@
-"""The five scenarios of issue #3, each a module with NAME, TITLE, STACKS and `measure()`."""
+"""The scenarios of issue #3, each a module with NAME, TITLE, STACKS and `measure()`."""
 
-from bench.scenarios import fanout, memory, million, storm, targeted
+from bench.scenarios import capacity, fanout, memory, million, storm, targeted
 
-SCENARIOS = {m.NAME: m for m in (memory, fanout, targeted, storm, million)}
+SCENARIOS = {m.NAME: m for m in (memory, fanout, targeted, storm, million, capacity)}
