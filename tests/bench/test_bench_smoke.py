@@ -18,12 +18,13 @@ def _figure(result: dict[str, Any], scenario: str, case: str, metric: str, stack
 
 
 def test_bench_smoke_measures_every_scenario_with_complete_deliveries(tmp_path: Path) -> None:
-    """bench/run --smoke installs its peers, measures all five scenarios and loses nothing."""
+    """bench/run --smoke installs its peers, measures every scenario and loses nothing."""
     install = subprocess.run(
         [str(RUN), "--install-only"], capture_output=True, text=True, timeout=600
     )
     assert install.returncode == 0, install.stderr[-3000:]
-    argv = [str(RUN), "--smoke", "--stacks", "tocsin,ws-node", "--out", str(tmp_path)]
+    stacks = "tocsin,ws-node,tocsin-workers"
+    argv = [str(RUN), "--smoke", "--stacks", stacks, "--out", str(tmp_path)]
     run = subprocess.run([*argv, "--readme", "no"], capture_output=True, text=True, timeout=110)
     assert run.returncode == 0, run.stderr[-3000:]
     result = json.loads((tmp_path / "smoke.json").read_text())
@@ -36,6 +37,7 @@ def test_bench_smoke_measures_every_scenario_with_complete_deliveries(tmp_path: 
         "targeted": {},
         "storm": {},
         "million": {},
+        "capacity": {},
     }
     for stack in ("tocsin", "ws-node"):
         # RSS moves by whole pages and with GC: at 20 clients only its order of magnitude holds
@@ -51,5 +53,8 @@ def test_bench_smoke_measures_every_scenario_with_complete_deliveries(tmp_path: 
     assert _figure(result, "storm", "N=20", "deliveries lost", "ws-node") > 0  # cannot resume
     for case in ("everyone, 100 users", "list of 100 users"):
         assert _figure(result, "million", case, "s until live users have it", "tocsin") > 0
+    # the node of two workers holds every client and delivers every broadcast to each
+    assert _figure(result, "capacity", "N=40", "connections held", "tocsin-workers") == 40
+    assert _figure(result, "capacity", "N=40", "deliveries (all in order)", "tocsin-workers") == 400
     ratios = next(s for s in result["scenarios"] if s["name"] == "fanout")["rows"][0]["ratios"]
     assert ratios["tocsin/ws-node"]["median"] > 0
