@@ -317,3 +317,30 @@ async def test_an_expired_ticket_is_refused_even_if_never_spent(storage: Storage
     assert await storage.spend_tickets([("zz", now + 10)], now=now + 5) == [False]
     late = [("zz", now + 10), ("new", now + 10), ("b", now + 99), ("a", now + 99), ("b", now + 99)]
     assert await storage.spend_tickets(late, now=now + 20) == [False, False, True, True, False]
+
+
+async def test_events_in_a_range_name_only_the_asked_users_among_their_recipients(
+    storage: Storage,
+) -> None:
+    """events(after, upto, users) gives every event in the range, oldest first, each with
+    its recipients narrowed to the given users; a broadcast stays one for everyone."""
+    outcomes = await publish(
+        storage,
+        request("a", "b", title="ab"),
+        request("c", title="c"),
+        request(title="all"),
+        request("b", "a", "d", title="bad"),
+        request("z", title="z"),
+    )
+    seqs = [outcome.events[0].seq for outcome in outcomes]
+    found = await storage.events(after=seqs[0] - 1, upto=seqs[3], limit=100, users=["a", "d"])
+    assert [event.seq for event in found] == seqs[:4]
+    assert [event.title for event in found] == ["ab", "c", "all", "bad"]
+    assert [sorted(event.audience.users) for event in found] == [["a"], [], [], ["a", "d"]]
+    assert [event.audience.everyone for event in found] == [False, False, True, False]
+    page = await storage.events(after=seqs[0], upto=seqs[-1], limit=2, users=[])
+    assert [event.seq for event in page] == seqs[1:3]
+    many = [f"user{index}" for index in range(1_200)] + ["z"]  # over one statement's share
+    [last] = await storage.events(after=seqs[3], upto=seqs[4], limit=10, users=many)
+    assert last.audience.users == ("z",)
+    assert await storage.events(after=seqs[-1], upto=seqs[-1] + 5, limit=10, users=["a"]) == []
