@@ -8,14 +8,13 @@ nodes read it from storage.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 
-import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
-from nats.errors import NoServersError
 
 from tocsin.broker import DEFAULT_CHANNEL, wire
 from tocsin.broker.base import Delivery
@@ -23,7 +22,6 @@ from tocsin.broker.remote import CONNECT_TIMEOUT_SECONDS, RemoteBroker
 from tocsin.errors import BrokerUnavailable
 
 logger = logging.getLogger("tocsin.broker")
-HEADER_ALLOWANCE = 64  # bytes per delivery for its entry in the header line
 
 
 class NatsBroker(RemoteBroker):
@@ -35,23 +33,30 @@ class NatsBroker(RemoteBroker):
         self._closing = False
 
     async def _connect(self) -> None:
+        # nats-py retries even the first connection forever when reconnecting is allowed,
+        # so the first one is bounded here; later losses are retried without end.
+        client = Client()
+        self._client = client
         try:
-            self._client = await nats.connect(
-                self.url,
-                name=f"tocsin-{self.node_id[:8]}",
-                no_echo=True,
-                connect_timeout=int(CONNECT_TIMEOUT_SECONDS),
-                allow_reconnect=True,
-                max_reconnect_attempts=-1,
-                reconnect_time_wait=1,
-                error_cb=self._on_error,
-                disconnected_cb=self._on_disconnected,
-                reconnected_cb=self._on_reconnected,
-            )
-            await self._client.subscribe(self.channel, cb=self._on_message)
-        except (NoServersError, NatsError, OSError, TimeoutError) as exc:
+            async with asyncio.timeout(CONNECT_TIMEOUT_SECONDS):
+                await client.connect(
+                    self.url,
+                    name=f"tocsin-{self.node_id[:8]}",
+                    no_echo=True,
+                    connect_timeout=int(CONNECT_TIMEOUT_SECONDS),
+                    allow_reconnect=True,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=1,
+                    error_cb=self._on_error,
+                    disconnected_cb=self._on_disconnected,
+                    reconnected_cb=self._on_reconnected,
+                )
+                await client.subscribe(self.channel, cb=self._on_message)
+                await client.flush()  # the server has the subscription: nothing is missed
+        except (NatsError, OSError, TimeoutError) as exc:
             await self._disconnect()
-            raise BrokerUnavailable(f"NATS at {self.url} cannot be reached: {exc}") from exc
+            reason = str(exc) or "no answer"
+            raise BrokerUnavailable(f"NATS at {self.url} cannot be reached: {reason}") from exc
 
     async def _disconnect(self) -> None:
         client, self._client = self._client, None
@@ -68,23 +73,7 @@ class NatsBroker(RemoteBroker):
 
     def _messages(self, deliveries: Sequence[Delivery]) -> list[bytes]:
         limit = self._client.max_payload if self._client is not None else 1_048_576
-        messages: list[bytes] = []
-        chunk: list[Delivery] = []
-        size = 0
-        for delivery in deliveries:
-            users = sum(len(user) + 3 for user in delivery.users)
-            cost = len(delivery.payload) + HEADER_ALLOWANCE + users
-            if cost > limit:
-                logger.warning("a delivery of %d bytes is over NATS' cap; not sent", cost)
-                continue
-            if chunk and size + cost > limit:
-                messages.append(wire.encode(self.node_id, chunk))
-                chunk, size = [], 0
-            chunk.append(delivery)
-            size += cost
-        if chunk:
-            messages.append(wire.encode(self.node_id, chunk))
-        return messages
+        return _within(self.node_id, list(deliveries), limit)
 
     async def _on_message(self, message: Msg) -> None:
         self._received(message.data)
@@ -98,3 +87,16 @@ class NatsBroker(RemoteBroker):
 
     async def _on_reconnected(self) -> None:
         logger.warning("NATS broker reconnected")
+
+
+def _within(node: str, deliveries: list[Delivery], limit: int) -> list[bytes]:
+    """Messages of at most ``limit`` bytes carrying ``deliveries`` in order; a delivery
+    that alone is over the limit is left out (the other nodes read it from storage)."""
+    message = wire.encode(node, deliveries)
+    if len(message) <= limit:
+        return [message]
+    if len(deliveries) == 1:
+        logger.warning("a delivery of %d bytes is over NATS' cap; not sent", len(message))
+        return []
+    half = len(deliveries) // 2
+    return _within(node, deliveries[:half], limit) + _within(node, deliveries[half:], limit)

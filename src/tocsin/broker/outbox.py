@@ -2,8 +2,10 @@
 
 Publishing must never wait on the broker, so messages are queued and a sender task writes
 whatever has accumulated in one go. The queue is bounded with a named policy, drop-oldest:
-when the broker is away for long, the oldest messages are dropped (every node then reads
-those seqs from storage, so nothing a client is owed is lost, only delayed).
+when the broker is away for long, the oldest messages are dropped. A burst that fails is
+tried ``ATTEMPTS`` times in all, then dropped too, so that a message the broker will never
+take (too large, say) cannot hold up the ones behind it. Dropping costs time, not
+notifications: every node reads the seqs it did not get from storage.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Awaitable, Callable
 logger = logging.getLogger("tocsin.broker")
 MAX_QUEUED = 10_000
 RETRY_SECONDS = 0.5
+ATTEMPTS = 3
 
 SendMany = Callable[[list[bytes]], Awaitable[None]]
 
@@ -66,15 +69,20 @@ class Outbox:
             while self._queue:
                 burst = list(self._queue)
                 self._queue.clear()
-                try:
-                    await self._send_many(burst)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    logger.warning("broker publish failed (%s); retrying", exc)
-                    self._queue.extendleft(reversed(burst))
-                    while len(self._queue) > self._max_queued:
-                        self._queue.popleft()
-                        self.dropped += 1
-                    await asyncio.sleep(RETRY_SECONDS)
+                await self._send(burst)
             self._idle.set()
+
+    async def _send(self, burst: list[bytes]) -> None:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                await self._send_many(burst)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if attempt == ATTEMPTS:
+                    self.dropped += len(burst)
+                    logger.warning("broker publish failed %d times (%s): dropped", attempt, exc)
+                    return
+                logger.warning("broker publish failed (%s); retrying", exc)
+                await asyncio.sleep(RETRY_SECONDS)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -68,15 +67,18 @@ class RedisBroker(RemoteBroker):
         assert self._client is not None
         while True:
             try:
-                async with self._client.pubsub(ignore_subscribe_messages=True) as pubsub:
+                async with self._client.pubsub() as pubsub:
                     await pubsub.subscribe(self.channel)
-                    if not subscribed.done():
-                        subscribed.set_result(None)
-                    elif delay > 0.1:
-                        logger.warning("Redis broker reconnected")
-                    delay = 0.1
                     async for message in pubsub.listen():
-                        self._take(message)
+                        kind, data = message.get("type"), message.get("data")
+                        if kind == "message" and isinstance(data, bytes):
+                            self._received(data)
+                        elif kind == "subscribe":  # confirmed: nothing sent from now is missed
+                            if not subscribed.done():
+                                subscribed.set_result(None)
+                            elif delay > 0.1:
+                                logger.warning("Redis broker reconnected")
+                            delay = 0.1
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
@@ -86,11 +88,6 @@ class RedisBroker(RemoteBroker):
                 logger.warning("Redis broker connection lost (%s); retrying in %.1f s", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_RETRY_SECONDS)
-
-    def _take(self, message: dict[str, Any]) -> None:
-        data = message.get("data")
-        if message.get("type") == "message" and isinstance(data, bytes):
-            self._received(data)
 
 
 def _safe(url: str) -> str:

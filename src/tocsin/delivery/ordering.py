@@ -81,12 +81,16 @@ class Reorder:
 
     def fill(self, batch: Batch, upto: int) -> list[Batch]:
         """Deliveries read from storage for a gap ending at ``upto``; seqs up to it that
-        storage did not have (purged) are given up on."""
+        storage did not have (purged) are given up on, and what it had is released."""
         released = self.push(batch)
-        if self.next_seq is not None and self.next_seq <= upto:
-            self.next_seq = upto + 1
+        while self.next_seq is not None and self.next_seq <= upto:
+            behind = [first for first in self._waiting if first <= upto]
+            if not behind:
+                self.next_seq = upto + 1
+                break
+            self.next_seq = max(self.next_seq, min(behind))  # jump what storage lacks
             released += self._release()
-        return released
+        return released + self._release()
 
     def _release(self) -> list[Batch]:
         out: list[Batch] = []
