@@ -83,11 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 2
         try:
-            serve(settings)
+            return serve(settings)
         except TocsinError as exc:  # a database or broker that cannot be reached at start
             print(f"tocsin: {exc.message}", file=sys.stderr)
             return 1
-        return 0
     if args.command == "token":
         if args.ttl <= 0:
             print("tocsin: --ttl must be positive", file=sys.stderr)

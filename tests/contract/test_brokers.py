@@ -387,3 +387,28 @@ def test_the_scheme_chooses_the_broker(url: str, cross: bool) -> None:
     if cross:
         assert isinstance(broker, RemoteBroker)
         assert broker.channel == "test.scheme"
+
+
+async def test_messages_of_another_database_are_ignored_and_counted(
+    remote_kind: str, channel: str
+) -> None:
+    """Two deployments sharing a channel by mistake: each hears only its own database's
+    deliveries; the others are counted in ``foreign``."""
+    started: list[Node] = []
+    try:
+        for database in ("aaaa", "aaaa", "bbbb"):
+            node = Node(open_broker(URLS[remote_kind], channel))
+            async with asyncio.timeout(START_SECONDS):
+                await node.broker.start(node.received, database=database)
+            started.append(node)
+        mine, same, other = started
+        await linked(mine, same)
+        foreign = other.remote.foreign
+        batch = [Delivery(b"for aaaa", ("alice",), False, 1)]
+        await mine.broker.publish(batch)
+        await until(lambda: same.received.batches == [batch])
+        await until(lambda: other.remote.foreign > foreign)
+        assert other.received.batches == []
+    finally:
+        for node in started:
+            await node.broker.stop()

@@ -210,3 +210,28 @@ async def test_deliveries_the_broker_loses_are_read_from_storage(
         with pytest.raises(TimeoutError):
             await recv(ws, timeout=0.5)
         await ws.close()
+
+
+async def test_another_deployment_on_the_same_channel_delivers_nothing_here(
+    tmp_path: Path, broker_url: str
+) -> None:
+    """Two deployments (two databases) share a broker channel by mistake: each still gets
+    only its own notifications, and live delivery goes on in both."""
+    channel = f"test.{uuid.uuid4().hex}"
+    first, second = tmp_path / "one", tmp_path / "two"
+    first.mkdir()
+    second.mkdir()
+
+    def settings(folder: Path) -> Any:
+        return make_settings(folder, broker_url=broker_url, broker_channel=channel)
+
+    async with run_server(settings(first)) as one, run_server(settings(second)) as two:
+        here = await ready(two, "alice")
+        await one.publish(["alice"], "the other deployment's")
+        own = await two.publish(["alice"], "ours")
+        frame = await recv(here)
+        assert frame["seq"] == own["seq"]
+        assert frame["notification"]["title"] == "ours"
+        with pytest.raises(TimeoutError):
+            await recv(here, timeout=0.5)
+        await here.close()

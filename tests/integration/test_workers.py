@@ -143,3 +143,46 @@ def test_workers_without_a_broker_are_refused(tmp_path: Path) -> None:
     result = tocsin(tmp_path, "serve", "--workers", "2")
     assert result.returncode == 2
     assert "TOCSIN_BROKER_URL" in result.stderr
+
+
+def test_a_port_in_use_is_refused_not_shared(served: tuple[str, subprocess.Popen[bytes]]) -> None:
+    """A second `serve --workers` on the port of a running one exits 1 saying so, instead
+    of splitting the traffic with it (SO_REUSEPORT would allow that)."""
+    url, _ = served
+    port = url.rsplit(":", 1)[1]
+    command = [sys.executable, "-m", "tocsin", "serve", "--port", port, "--workers", "2"]
+    result = subprocess.run(
+        [*command, "--broker-url", REDIS], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert f"Cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_unreachable_services_stop_serve_with_one_line(tmp_path: Path) -> None:
+    """A broker or database that cannot be reached: exit 1 with one line naming it."""
+    broker = tocsin(tmp_path, "serve", "--broker-url", "redis://127.0.0.1:1/0")
+    assert broker.returncode == 1
+    assert broker.stderr.startswith("tocsin: Redis at redis://127.0.0.1:1/0 cannot be reached")
+    database = tocsin(tmp_path, "serve", "--database-url", "postgresql://x@127.0.0.1:1/x")
+    assert database.returncode == 1
+    assert database.stderr.startswith("tocsin: The database cannot be reached")
+    assert "Traceback" not in broker.stderr + database.stderr
+
+
+def test_a_worker_that_keeps_dying_at_start_makes_the_supervisor_give_up(
+    served: tuple[str, subprocess.Popen[bytes]],
+) -> None:
+    """Killed right after each start, a worker is restarted with growing pauses; after
+    five failures in a row the supervisor stops everything and exits 1."""
+    url, process = served
+    killed: set[int] = set()
+    deadline = time.monotonic() + 60
+    while process.poll() is None:
+        assert time.monotonic() < deadline, "the supervisor never gave up"
+        for pid in set(_pids_or_none(url)) - killed:  # every worker, as soon as it answers
+            os.kill(pid, signal.SIGKILL)
+            killed.add(pid)
+        time.sleep(0.1)
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == 1, output
+    assert b"failed 5 times within 10 s of starting; stopping" in output, output

@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from tocsin.broker.base import Delivery
-from tocsin.broker.wire import WireError, decode, encode
+from tocsin.broker.wire import WireError, decode, encode, origin
 
 NODE = "4f0c9e2a"
 
@@ -35,7 +35,8 @@ def test_a_message_is_one_json_line_then_the_raw_payloads() -> None:
     """The header is the only line before the payloads, which follow unescaped."""
     raw = encode(NODE, [Delivery(b"a\nb", ("u\n",), False, 5), Delivery(b"cd", (), True, None)])
     head, _, body = raw.partition(b"\n")
-    assert orjson.loads(head) == {"node": NODE, "d": [[5, False, ["u\n"], 3], [None, True, [], 2]]}
+    entries = [[5, False, ["u\n"], 3], [None, True, [], 2]]
+    assert orjson.loads(head) == {"node": NODE, "db": "", "d": entries}
     assert body == b"a\nbcd"
 
 
@@ -172,3 +173,16 @@ def test_an_encoded_message_cut_anywhere_does_not_decode() -> None:
 def test_wire_error_is_a_value_error() -> None:
     """Callers that catch ValueError also catch a bad broker message."""
     assert issubclass(WireError, ValueError)
+
+
+def test_origin_names_node_and_database_without_decoding_the_deliveries() -> None:
+    """origin() reads who sent a message from its first bytes, for encoded and hand-built
+    headers alike, and refuses a header that names no node."""
+    raw = encode(NODE, [Delivery(b"x", ("u",), False, 1)], database="00ff")
+    assert origin(raw) == (NODE, "00ff")
+    assert origin(encode(NODE, [])) == (NODE, "")
+    assert origin(b'{"d":[],"node":"n1","db":"ab"}\n') == ("n1", "ab")
+    assert origin(b'{"node":"n1","d":[]}\n') == ("n1", "")
+    for bad in (b"", b"{}\n", b'{"node":1}\n', b'{"node":"n","db":2}\n', b"not json\n"):
+        with pytest.raises(WireError):
+            origin(bad)

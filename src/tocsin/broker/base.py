@@ -35,9 +35,10 @@ class Broker(abc.ABC):
     crosses_nodes = False
 
     @abc.abstractmethod
-    async def start(self, on_delivery: OnDelivery) -> None:
+    async def start(self, on_delivery: OnDelivery, *, database: str = "") -> None:
         """Begin receiving; ``on_delivery`` is called with the deliveries of each publish, in
-        order (those of one commit arrive together)."""
+        order (those of one commit arrive together). ``database`` (``Storage.database_id``)
+        keeps apart deployments that share a broker."""
 
     @abc.abstractmethod
     async def stop(self) -> None:

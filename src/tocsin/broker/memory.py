@@ -13,7 +13,7 @@ class MemoryBroker(Broker):
     def __init__(self) -> None:
         self._on_delivery: OnDelivery | None = None
 
-    async def start(self, on_delivery: OnDelivery) -> None:
+    async def start(self, on_delivery: OnDelivery, *, database: str = "") -> None:
         self._on_delivery = on_delivery
 
     async def stop(self) -> None:

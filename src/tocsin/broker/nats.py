@@ -1,23 +1,20 @@
 """NATS core pub/sub between nodes (``nats://host:4222``, ``tls://`` for TLS).
 
 Like Redis pub/sub it keeps nothing, and Tocsin needs nothing kept: storage is the log.
-A NATS server caps the size of a message (1 MB by default), so a large commit is split
-into several messages; one delivery larger than the cap is not sent at all, and the other
-nodes read it from storage.
+A NATS server caps the size of a message (1 MB by default): messages are split to fit it
+(see ``remote.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 
-from tocsin.broker import DEFAULT_CHANNEL, wire
-from tocsin.broker.base import Delivery
+from tocsin.broker import DEFAULT_CHANNEL
 from tocsin.broker.remote import CONNECT_TIMEOUT_SECONDS, RemoteBroker
 from tocsin.errors import BrokerUnavailable
 
@@ -71,9 +68,9 @@ class NatsBroker(RemoteBroker):
         for message in messages:
             await client.publish(self.channel, message)
 
-    def _messages(self, deliveries: Sequence[Delivery]) -> list[bytes]:
-        limit = self._client.max_payload if self._client is not None else 1_048_576
-        return _within(self.node_id, list(deliveries), limit)
+    def _max_message_bytes(self) -> int:
+        client = self._client
+        return client.max_payload if client is not None else 1_048_576
 
     async def _on_message(self, message: Msg) -> None:
         self._received(message.data)
@@ -87,16 +84,3 @@ class NatsBroker(RemoteBroker):
 
     async def _on_reconnected(self) -> None:
         logger.warning("NATS broker reconnected")
-
-
-def _within(node: str, deliveries: list[Delivery], limit: int) -> list[bytes]:
-    """Messages of at most ``limit`` bytes carrying ``deliveries`` in order; a delivery
-    that alone is over the limit is left out (the other nodes read it from storage)."""
-    message = wire.encode(node, deliveries)
-    if len(message) <= limit:
-        return [message]
-    if len(deliveries) == 1:
-        logger.warning("a delivery of %d bytes is over NATS' cap; not sent", len(message))
-        return []
-    half = len(deliveries) // 2
-    return _within(node, deliveries[:half], limit) + _within(node, deliveries[half:], limit)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -19,6 +20,11 @@ from tocsin.errors import BrokerUnavailable
 
 logger = logging.getLogger("tocsin.broker")
 MAX_RETRY_SECONDS = 5.0
+KEEPALIVE = {
+    getattr(socket, name): value
+    for name, value in (("TCP_KEEPIDLE", 10), ("TCP_KEEPINTVL", 5), ("TCP_KEEPCNT", 3))
+    if hasattr(socket, name)
+}
 
 
 class RedisBroker(RemoteBroker):
@@ -31,7 +37,11 @@ class RedisBroker(RemoteBroker):
 
     async def _connect(self) -> None:
         client = aioredis.from_url(
-            self.url, socket_connect_timeout=CONNECT_TIMEOUT_SECONDS, health_check_interval=10
+            self.url,
+            socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            health_check_interval=10,
+            socket_keepalive=True,  # a half-open connection is noticed within ~25 s
+            socket_keepalive_options=KEEPALIVE,
         )
         subscribed = asyncio.get_running_loop().create_future()
         self._client = client

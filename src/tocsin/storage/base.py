@@ -38,6 +38,11 @@ class Storage(abc.ABC):
         """
 
     @abc.abstractmethod
+    async def database_id(self) -> str:
+        """A random id made when the schema was created: the same for every node using this
+        database, different for any other (broker messages carry it)."""
+
+    @abc.abstractmethod
     async def current_seq(self) -> int:
         """The highest committed ``seq``; every lower value is committed too."""
 

@@ -8,6 +8,8 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
+from tocsin.errors import StorageError
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -27,12 +29,19 @@ def _run(url: str, action: str, revision: str) -> None:
             config.set_main_option("script_location", str(MIGRATIONS))
             config.attributes["connection"] = connection
             getattr(command, action)(config, revision)
+    except sa.exc.OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise StorageError(f"The database cannot be reached: {reason}") from exc
     finally:
         engine.dispose()
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the schema at ``url`` up to ``revision`` (blocking; run it in a thread)."""
+    """Bring the schema at ``url`` up to ``revision`` (blocking; run it in a thread).
+
+    Raises:
+        StorageError: the database cannot be reached.
+    """
     _run(url, "upgrade", revision)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from tocsin.errors import Conflict, TocsinError
+from tocsin.errors import Conflict, StorageError, TocsinError
 from tocsin.ids import new_id
 from tocsin.models import (
     Actor,
@@ -148,6 +148,7 @@ RECIPIENTS_AMONG = (
 USERS_PER_STATEMENT = 500
 NEXT_SEQ = "UPDATE tocsin_counters SET value = value + :n WHERE name = 'seq' RETURNING value"
 CURRENT_SEQ = "SELECT value FROM tocsin_counters WHERE name = 'seq'"
+DATABASE_ID = "SELECT value FROM tocsin_counters WHERE name = 'database_id'"
 SPEND_TICKET = (
     "INSERT INTO spent_tickets (jti, expires_at) VALUES (:jti, :expires_at) "
     "ON CONFLICT (jti) DO NOTHING RETURNING jti"
@@ -358,6 +359,13 @@ class SqlStorage(Storage):
                 else _key_conflict()
             )
         return [outcome for outcome in outcomes if outcome is not None]
+
+    async def database_id(self) -> str:
+        async with self._db.reader() as session:
+            row = await session.fetchone(DATABASE_ID)
+        if row is None:
+            raise StorageError("The database has no id: run `tocsin migrate`.")
+        return f"{int(row[0]):016x}"
 
     async def current_seq(self) -> int:
         async with self._db.reader() as session:

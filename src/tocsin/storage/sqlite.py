@@ -13,6 +13,7 @@ there are commits: the WAL holds about that much writing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import time
@@ -215,8 +216,11 @@ def _checkpoint_passive(conn: sqlite3.Connection) -> None:
 
 
 def _checkpoint_truncate(conn: sqlite3.Connection) -> None:
-    """On close: everything into the database and an empty WAL."""
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    """On close: everything into the database and an empty WAL, unless other processes
+    (the other workers of a node) use the database: then nothing waits for them."""
+    conn.execute("PRAGMA busy_timeout=0")
+    with contextlib.suppress(sqlite3.OperationalError):  # busy: the others checkpoint later
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
 
 class SqliteStorage(SqlStorage):

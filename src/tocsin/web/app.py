@@ -136,7 +136,7 @@ def _system_routes(app: FastAPI) -> None:
                 "version": tocsin.__version__,
                 "connections": len(node.hub),
                 "users": node.hub.users,
-                "broker": node.settings.broker_url.split(":", 1)[0],
+                "broker": _broker_kind(node.settings.broker_url),
                 "pid": os.getpid(),
             }
         )
@@ -197,13 +197,20 @@ def _error_handlers(app: FastAPI) -> None:
         return json_response({"code": code, "message": str(exc.detail)}, exc.status_code, headers)
 
 
+def _broker_kind(url: str) -> str:
+    """``memory``, ``redis`` or ``nats``, whatever the URL's scheme variant."""
+    scheme = url.split(":", 1)[0]
+    return {"rediss": "redis", "unix": "redis", "tls": "nats"}.get(scheme, scheme)
+
+
 def _via(node: Node) -> str:
     """The broker between nodes, when there is one, without credentials."""
     if not node.broker.crosses_nodes:
         return ""
     url = urlsplit(node.settings.broker_url)
-    kind = "NATS" if url.scheme in ("nats", "tls") else "Redis"
-    return f", broker: {kind} {url.hostname}:{url.port or ''} (pid {os.getpid()})"
+    kind = {"redis": "Redis", "nats": "NATS"}[_broker_kind(node.settings.broker_url)]
+    where = url.path if url.scheme == "unix" else f"{url.hostname}:{url.port or ''}"
+    return f", broker: {kind} {where} (pid {os.getpid()})"
 
 
 def _where(node: Node) -> str:

@@ -63,8 +63,13 @@ class Node:
             if self.ordering is None:
                 await self.broker.start(self.hub.dispatch)
             else:
-                await self.broker.start(self.ordering.receive)
-                await self.ordering.start()
+                database = await self.storage.database_id()
+                await self.broker.start(self.ordering.receive, database=database)
+                try:
+                    await self.ordering.start()
+                except BaseException:
+                    await self.broker.stop()
+                    raise
         except BaseException:
             await self.storage.close()
             raise
@@ -78,6 +83,25 @@ class Node:
             await self.ordering.stop()
         await self.broker.stop()
         await self.storage.close()
+
+
+async def check(settings: Settings) -> None:
+    """Reach the database (bringing its schema up to date) and the broker once, then let
+    go: what ``tocsin serve`` does before it starts serving, to fail with one clear line.
+
+    Raises:
+        StorageError: the database cannot be reached.
+        BrokerUnavailable: the broker cannot be reached.
+    """
+    storage = open_storage(settings.resolved_database_url)
+    await storage.open()
+    try:
+        broker = open_broker(settings.broker_url, settings.broker_channel)
+        if broker.crosses_nodes:
+            await broker.start(lambda deliveries: None, database=await storage.database_id())
+            await broker.stop()
+    finally:
+        await storage.close()
 
 
 def _ordering(settings: Settings, storage: Storage, hub: Hub) -> InOrder:

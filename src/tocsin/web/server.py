@@ -13,7 +13,7 @@ import uvicorn
 from tocsin.settings import Settings
 from tocsin.web.app import create_app
 from tocsin.web.logs import prepare_access_log, route_tocsin_logs
-from tocsin.web.node import Node
+from tocsin.web.node import Node, check
 from tocsin.web.transports.http import HttpProtocol
 from tocsin.web.transports.websocket import WebSocketConnection
 
@@ -40,17 +40,23 @@ def uvicorn_config(node: Node, *, loop: str = "auto", **overrides: Any) -> uvico
     return config
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings) -> int:
     """Run a node in the foreground until interrupted (with ``settings.workers`` > 1, a
-    supervisor and that many worker processes on one port)."""
+    supervisor and that many worker processes on one port); the exit status.
+
+    Raises:
+        StorageError, BrokerUnavailable: the database or the broker cannot be reached.
+        TocsinError: the port is in use (workers).
+    """
+    asyncio.run(check(settings))
     if settings.workers > 1:
         from tocsin.web.workers import serve_workers
 
         logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)
         route_tocsin_logs(settings.log_level)
-        serve_workers(settings)
-    else:
-        run_node(settings)
+        return serve_workers(settings)
+    run_node(settings)
+    return 0
 
 
 def run_node(settings: Settings, sockets: list[socket.socket] | None = None) -> None:

@@ -5,14 +5,15 @@ socket on the shared port (``SO_REUSEPORT``: the kernel spreads new connections 
 workers evenly). The broker carries each worker's deliveries to the others, exactly as it
 does between machines, so ``--workers`` needs one (``redis://`` or ``nats://``).
 
-The supervisor holds the port (bound, never listening, so it takes no connections),
-migrates the schema once, starts the workers, restarts one that dies, and on SIGINT or
-SIGTERM asks every worker to shut down gracefully.
+The supervisor holds the port (bound, never listening, so it takes no connections), starts
+the workers once ``tocsin serve`` has checked the database (bringing its schema up to date)
+and the broker, restarts one that dies (with a growing pause, and gives up after
+``MAX_QUICK_FAILURES`` failures in a row at start), and on SIGINT or SIGTERM asks every
+worker to shut down gracefully.
 """
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
 import logging
 import multiprocessing
@@ -24,29 +25,66 @@ import time
 from multiprocessing.process import BaseProcess
 from types import FrameType
 
+from tocsin.errors import TocsinError
 from tocsin.settings import Settings
-from tocsin.storage import open_storage
 
 logger = logging.getLogger("tocsin.workers")
 RESTART_PAUSE_SECONDS = 1.0
+QUICK_EXIT_SECONDS = 10.0  # a worker that dies sooner failed at start
+MAX_QUICK_FAILURES = 5  # in a row: then the supervisor gives up
 STOP_GRACE_SECONDS = 15.0
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def reuse_port_socket(host: str, port: int) -> socket.socket:
     """A TCP socket bound to ``(host, port)`` with ``SO_REUSEPORT``, not listening yet."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(_family(host), socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     return sock
 
 
-def serve_workers(settings: Settings) -> None:
-    """Run ``settings.workers`` workers on one port until SIGINT or SIGTERM."""
-    asyncio.run(_migrate(settings))
-    holder = reuse_port_socket(settings.host, settings.port)
+def claim_port(host: str, port: int) -> socket.socket:
+    """Hold ``port`` (a free one if 0) for the workers: bound with ``SO_REUSEPORT`` but not
+    listening, so it takes no connections. It is first bound without ``SO_REUSEPORT``, so
+    a port held by anything else, another Tocsin included, is refused rather than shared.
+
+    Raises:
+        TocsinError: the port is in use.
+    """
+    probe = socket.socket(_family(host), socket.SOCK_STREAM)
+    try:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+        port = probe.getsockname()[1]
+    except OSError as exc:
+        message = f"Cannot listen on {host}:{port}: {exc.strerror}."
+        raise TocsinError(message, code="port_in_use") from exc
+    finally:
+        probe.close()
+    return reuse_port_socket(host, port)
+
+
+class _Slot:
+    """One worker's place: its process, when it started, how often it failed at start."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.process: BaseProcess | None = None
+        self.started = 0.0
+        self.quick_failures = 0
+        self.restart_at: float | None = None
+
+
+def serve_workers(settings: Settings) -> int:
+    """Run ``settings.workers`` workers on one port until SIGINT or SIGTERM; the exit
+    status (1 when a worker kept failing at start).
+
+    Raises:
+        TocsinError: the port is in use.
+    """
+    holder = claim_port(settings.host, settings.port)
     port = holder.getsockname()[1]
     settings = settings.model_copy(update={"port": port})
     context = multiprocessing.get_context("spawn")
@@ -59,45 +97,75 @@ def serve_workers(settings: Settings) -> None:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
 
-    def spawn(index: int) -> BaseProcess:
-        process = context.Process(
+    def spawn(slot: _Slot) -> None:
+        slot.process = context.Process(
             target=_worker,
             args=(settings, os.getpid()),
-            name=f"tocsin-worker-{index}",
+            name=f"tocsin-worker-{slot.index}",
             daemon=False,
         )
-        process.start()
-        return process
+        slot.process.start()
+        slot.started = time.monotonic()
+        slot.restart_at = None
 
-    workers = [spawn(index) for index in range(settings.workers)]
+    slots = [_Slot(index) for index in range(settings.workers)]
+    for slot in slots:
+        spawn(slot)
     logger.info(
-        "Tocsin supervisor %d: %d workers on %s:%d", os.getpid(), len(workers), settings.host, port
+        "Tocsin supervisor %d: %d workers on %s:%d", os.getpid(), len(slots), settings.host, port
     )
+    status = 0
     try:
-        while not stopping:
+        while not stopping and status == 0:
             time.sleep(0.2)
-            for index, process in enumerate(workers):
-                if process.is_alive() or stopping:
+            now = time.monotonic()
+            for slot in slots:
+                if stopping:
+                    break
+                process = slot.process
+                if slot.restart_at is not None:
+                    if now >= slot.restart_at:
+                        spawn(slot)
                     continue
+                if process is None or process.is_alive():
+                    continue
+                quick = now - slot.started < QUICK_EXIT_SECONDS
+                slot.quick_failures = slot.quick_failures + 1 if quick else 0
+                if slot.quick_failures >= MAX_QUICK_FAILURES:
+                    logger.error(
+                        "worker %d failed %d times within %g s of starting; stopping",
+                        slot.index,
+                        slot.quick_failures,
+                        QUICK_EXIT_SECONDS,
+                    )
+                    status = 1
+                    break
+                pause = min(RESTART_PAUSE_SECONDS * 2 ** max(0, slot.quick_failures - 1), 30.0)
                 logger.warning(
-                    "worker %d (pid %s) exited with %s; restarting",
-                    index,
+                    "worker %d (pid %s) exited with %s; restarting in %g s",
+                    slot.index,
                     process.pid,
                     process.exitcode,
+                    pause,
                 )
-                time.sleep(RESTART_PAUSE_SECONDS)
-                workers[index] = spawn(index)
+                slot.restart_at = now + pause
     finally:
-        for process in workers:
+        running = [slot.process for slot in slots if slot.process is not None]
+        for process in running:
             if process.is_alive() and process.pid is not None:
                 os.kill(process.pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE_SECONDS
-        for process in workers:
+        for process in running:
             process.join(max(0.0, deadline - time.monotonic()))
             if process.is_alive():
                 process.kill()
                 process.join()
         holder.close()
+    return status
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
 def _worker(settings: Settings, supervisor: int) -> None:
@@ -119,10 +187,3 @@ def _exit_with(supervisor: int) -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.getppid() != supervisor:  # it died before the line above took effect
         os._exit(1)
-
-
-async def _migrate(settings: Settings) -> None:
-    """Bring the schema up to date once, before the workers open the database together."""
-    storage = open_storage(settings.resolved_database_url)
-    await storage.open()
-    await storage.close()
