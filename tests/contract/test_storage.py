@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -344,3 +345,19 @@ async def test_events_in_a_range_name_only_the_asked_users_among_their_recipient
     [last] = await storage.events(after=seqs[3], upto=seqs[4], limit=10, users=many)
     assert last.audience.users == ("z",)
     assert await storage.events(after=seqs[-1], upto=seqs[-1] + 5, limit=10, users=["a"]) == []
+
+
+async def test_the_database_id_is_stable_and_differs_between_databases(
+    storage: Storage, tmp_path: Path
+) -> None:
+    """database_id() is the same on every read and for every node on this database, and
+    another database has another."""
+    first = await storage.database_id()
+    assert first == await storage.database_id()
+    assert len(first) == 16 and int(first, 16) > 0
+    other = open_storage(f"sqlite:///{tmp_path / 'other.db'}")
+    await other.open()
+    try:
+        assert await other.database_id() != first
+    finally:
+        await other.close()
