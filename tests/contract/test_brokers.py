@@ -16,6 +16,7 @@ import nats
 import pytest
 import redis.asyncio as aioredis
 
+from tests.waiting import until
 from tocsin.broker import Broker, Delivery, open_broker
 from tocsin.broker.remote import RemoteBroker
 from tocsin.errors import BrokerUnavailable
@@ -110,14 +111,6 @@ async def nodes(channel: str) -> AsyncIterator[Callable[[str], Awaitable[Node]]]
     for node in started:
         await node.broker.stop()
     assert asyncio.all_tasks() == {asyncio.current_task()}
-
-
-async def until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached within {seconds} s")
-        await asyncio.sleep(0.01)
 
 
 async def linked(*nodes: Node) -> None:

@@ -6,10 +6,11 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 
+from tests.waiting import until
 from tocsin.broker.base import Delivery
 from tocsin.delivery.ordering import FILL_PAGE, InOrder, Reorder
 
@@ -507,14 +508,6 @@ class Dispatched:
     @property
     def seqs(self) -> list[int | None]:
         return flat(self.batches)
-
-
-async def until(condition: Callable[[], bool], seconds: float = 3.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached within {seconds} s")
-        await asyncio.sleep(0.01)
 
 
 @pytest.fixture

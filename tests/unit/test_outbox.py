@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.waiting import until
 from tocsin.broker import outbox as outbox_module
 from tocsin.broker.outbox import Outbox
 
@@ -61,14 +62,6 @@ async def stopped() -> AsyncIterator[list[Outbox]]:
     for box in boxes:
         await box.stop(flush_seconds=0.1)
     assert asyncio.all_tasks() == {asyncio.current_task()}
-
-
-async def until(condition: Callable[[], bool], seconds: float = 3.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached within {seconds} s")
-        await asyncio.sleep(0.005)
 
 
 def messages(*names: int) -> list[bytes]:
