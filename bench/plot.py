@@ -12,6 +12,7 @@ from bench.stacks import PEER_NAMES, TOCSIN_NAMES
 COLOURS = {
     "tocsin": "#d62728",
     "tocsin-pg": "#ff9896",
+    "tocsin-workers": "#8c564b",
     "socketio-node": "#1f77b4",
     "ws-node": "#7f7f7f",
     "python-socketio": "#2ca02c",
@@ -25,6 +26,11 @@ PANELS = (
     ("targeted", "targeted publish-to-receive latency, ms", ("p50 ms", "p99 ms")),
     ("storm", "reconnect storm, s", ("s until all back", "s until all back, nothing lost")),
     ("million", "huge audience: replay to late users, ms", ("replay p50 ms", "replay p99 ms")),
+    (
+        "capacity",
+        "live connections on one node (2 workers): broadcast latency to all, ms",
+        ("broadcast @5/s p50 ms", "broadcast @5/s p99 ms"),
+    ),
 )
 
 
