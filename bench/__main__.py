@@ -124,6 +124,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     sizes = replace(sizes, **overrides(args.set, sizes))
     chosen = args.stacks.split(",")
     started = datetime.datetime.now(datetime.UTC)
+    versions = machine.versions()  # at the start: the code measured is the code of then
     tables = []
     for name in args.scenarios.split(","):
         scen = SCENARIOS[name]
@@ -158,7 +159,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": machine.machine(),
-        "versions": machine.versions(),
+        "versions": versions,
         "sizes": asdict(sizes),
         "scenarios": [t.to_json(TOCSIN_NAMES, PEER_NAMES) for t in tables],
     }

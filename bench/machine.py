@@ -65,5 +65,8 @@ def versions() -> dict[str, str]:
         or "unavailable"
     )
     commit = _run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
-    found["tocsin commit"] = commit or "none"
+    # Tocsin runs from its editable install: uncommitted changes to src/ are measured too
+    dirty = _run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "src"])
+    changed = dirty not in ("", "unavailable")
+    found["tocsin commit"] = (commit or "none") + (" (with uncommitted changes)" if changed else "")
     return found
