@@ -8,13 +8,20 @@ the fsyncs happen at checkpoints. SQLite would checkpoint inside whichever commi
 the threshold, stalling every publish queued behind it, so automatic checkpoints are off and
 a third connection checkpoints on its own thread, at most every ``CHECKPOINT_SECONDS`` while
 there are commits: the WAL holds about that much writing.
+
+Several processes may share the file (the workers of a node): their write transactions
+take a file lock first (``WriteLock``), so they queue in the kernel rather than in SQLite's
+busy handler.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
+import functools
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -83,19 +90,26 @@ class _Connection:
         self._executor.shutdown(wait=False)
 
 
+Step = Callable[[sqlite3.Connection], object]
+
+
 class _SqliteSession(Session):
     """Statements whose results are not needed wait and run with the next one that is
     (or with COMMIT), so a transaction costs two or three trips to the database thread."""
 
     def __init__(self, connection: _Connection) -> None:
         self._connection = connection
-        self._pending: list[tuple[str, Params | Sequence[Params], bool]] = []
+        self._pending: list[Step] = []
+
+    def step(self, step: Step) -> None:
+        """Run ``step`` on the connection's thread, in order with the statements."""
+        self._pending.append(step)
 
     async def execute(self, sql: str, params: Params | None = None) -> None:
-        self._pending.append((sql, params or {}, False))
+        self._pending.append(lambda conn: conn.execute(sql, params or {}))
 
     async def executemany(self, sql: str, rows: Sequence[Params]) -> None:
-        self._pending.append((sql, rows, True))
+        self._pending.append(lambda conn: conn.executemany(sql, rows))
 
     async def fetchall(self, sql: str, params: Params | None = None) -> list[Row]:
         pending, self._pending = self._pending, []
@@ -121,25 +135,48 @@ class _SqliteSession(Session):
 
         return await self._connection.call(run)
 
-    async def finish(self, last: str) -> None:
-        """Run what is pending, then ``last`` (COMMIT or ROLLBACK)."""
+    async def finish(self, last: Step) -> None:
+        """Run what is pending, then ``last``, in one trip."""
         pending, self._pending = self._pending, []
 
         def run(conn: sqlite3.Connection) -> None:
             _run_pending(conn, pending)
-            conn.execute(last)
+            last(conn)
 
         await self._connection.call(run)
 
 
-def _run_pending(
-    conn: sqlite3.Connection, pending: list[tuple[str, Params | Sequence[Params], bool]]
-) -> None:
-    for sql, params, many in pending:
-        if many:
-            conn.executemany(sql, params)
-        else:
-            conn.execute(sql, params)
+def _run_pending(conn: sqlite3.Connection, pending: list[Step]) -> None:
+    for step in pending:
+        step(conn)
+
+
+class WriteLock:
+    """An exclusive lock on a file beside the database, held from before BEGIN IMMEDIATE
+    to after COMMIT. With several processes on one file (the workers of a node), writers
+    then queue in the kernel and wake as soon as the lock is free, instead of polling in
+    SQLite's busy handler, which sleeps up to 100 ms between tries (measured: p99 397 ms
+    for batched publishing on two workers without it)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._fd: int | None = None
+
+    def open(self) -> None:
+        self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def close(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def acquire(self, conn: sqlite3.Connection) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)  # releases the GIL while it waits
+
+    def release(self, conn: sqlite3.Connection) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
 class SqliteDatabase(Database):
@@ -151,12 +188,14 @@ class SqliteDatabase(Database):
         self._writer = _Connection(self.path, auto_checkpoint=False)
         self._reader = _Connection(self.path)
         self._checkpointer = _Connection(self.path)
+        self._write_lock = WriteLock(self.path.with_name(self.path.name + ".write-lock"))
         self._checkpointing: asyncio.Task[None] | None = None
         self._checkpointed_at = 0.0
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(migrate.upgrade, f"sqlite:///{self.path.resolve()}")
+        self._write_lock.open()
         await self._writer.open()
         await self._reader.open()
         await self._checkpointer.open()
@@ -168,6 +207,7 @@ class SqliteDatabase(Database):
         await self._checkpointer.call(_checkpoint_truncate)
         await self._checkpointer.close()
         await self._reader.close()
+        self._write_lock.close()
 
     def _after_commit(self) -> None:
         """Start a checkpoint beside the writer if none ran in the last few moments."""
@@ -188,14 +228,17 @@ class SqliteDatabase(Database):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Session]:
+        lock = self._write_lock
         async with self._writer.lock:
             session = _SqliteSession(self._writer)
+            session.step(lock.acquire)
             await session.execute("BEGIN IMMEDIATE")
             try:
                 yield session
-                await session.finish("COMMIT")
+                session.step(lambda conn: conn.execute("COMMIT"))
+                await session.finish(lock.release)
             except BaseException:
-                await self._writer.call(_rollback)
+                await self._writer.call(functools.partial(_rollback, release=lock.release))
                 raise
         self._after_commit()
 
@@ -205,9 +248,13 @@ class SqliteDatabase(Database):
             yield _SqliteSession(self._reader)
 
 
-def _rollback(conn: sqlite3.Connection) -> None:
-    if conn.in_transaction:
-        conn.execute("ROLLBACK")
+def _rollback(conn: sqlite3.Connection, *, release: Step | None = None) -> None:
+    try:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+    finally:
+        if release is not None:
+            release(conn)
 
 
 def _checkpoint_passive(conn: sqlite3.Connection) -> None:
