@@ -9,11 +9,11 @@ once and each connection gets them in one write, at once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
+from tocsin import tasks
 from tocsin.broker.base import Delivery
 from tocsin.protocol import sse, websocket
 
@@ -188,10 +188,7 @@ class Hub:
 
     async def stop(self) -> None:
         task, self._heartbeat = self._heartbeat, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await tasks.cancel(task)
 
     async def _beat(self) -> None:
         while True:

@@ -16,6 +16,8 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 
+from tocsin import tasks
+
 logger = logging.getLogger("tocsin.broker")
 MAX_QUEUED = 10_000
 RETRY_SECONDS = 0.5
@@ -58,9 +60,7 @@ class Outbox:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), flush_seconds)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await tasks.cancel(task)
 
     async def _send_forever(self) -> None:
         while True:

@@ -7,13 +7,13 @@ meanwhile and reads it from storage (the log) once it notices the gap.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import socket
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from tocsin import tasks
 from tocsin.broker import DEFAULT_CHANNEL
 from tocsin.broker.remote import CONNECT_TIMEOUT_SECONDS, RemoteBroker
 from tocsin.errors import BrokerUnavailable
@@ -55,10 +55,7 @@ class RedisBroker(RemoteBroker):
 
     async def _disconnect(self) -> None:
         listener, self._listener = self._listener, None
-        if listener is not None:
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listener
+        await tasks.cancel(listener)
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()

@@ -25,6 +25,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
+from tocsin import tasks
 from tocsin.broker.base import Delivery
 
 Batch = Sequence[Delivery]
@@ -215,10 +216,7 @@ class InOrder:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await tasks.cancel(task)
 
     def _send(self, batches: list[Batch]) -> None:
         for batch in batches:

@@ -8,11 +8,11 @@ while each caller still learns only once its notification is durable.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from collections.abc import Iterator
 
+from tocsin import tasks
 from tocsin.batching import fail_waiting
 from tocsin.broker.base import Broker, Delivery
 from tocsin.errors import NotFound, TocsinError
@@ -41,10 +41,7 @@ class Publisher:
 
     async def stop(self) -> None:
         writer, self._writer = self._writer, None
-        if writer is not None:
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
+        await tasks.cancel(writer)
         fail_waiting((future for _, future in self._pending), _shutting_down())
         self._pending.clear()
 
